@@ -1,0 +1,45 @@
+"""Typed intents: what a caller asks the daemon to sign, as the policy sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EndpointClass(StrEnum):
+    """What an allowlisted venue endpoint does. Anything else is not an endpoint class."""
+
+    TRADE = "trade"
+    CANCEL = "cancel"
+    READ = "read"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRequestIntent:
+    """A request to sign one venue HTTP request.
+
+    Built by the venue module's strict parser. ``endpoint`` is the template the
+    request matched in the code's allowlist (e.g. ``"POST /api/v3/order"``), or
+    None when it matched nothing. ``violations`` lists what the strict parser
+    refused (unknown or duplicate parameters, caller-supplied nonces, a
+    withdraw parameter on an order path...), each a sentence safe to show.
+
+    Attributes:
+        client_id: the principal's client id.
+        mode: "live" or "sandbox".
+        venue: venue id, e.g. "binance".
+        method: upper-case HTTP method as requested.
+        path: request path as requested.
+        endpoint: matched allowlist template or None.
+        endpoint_class: class of the matched endpoint or None.
+        violations: strict-parse findings; any finding denies.
+    """
+
+    client_id: str
+    mode: str
+    venue: str
+    method: str
+    path: str
+    endpoint: str | None
+    endpoint_class: EndpointClass | None
+    violations: tuple[str, ...] = ()

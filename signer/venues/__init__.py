@@ -1,0 +1,1 @@
+"""Venue modules: one file per venue; the registry lives here."""
