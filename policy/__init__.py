@@ -6,6 +6,27 @@ document handed to it, and never sees key material. Evaluation errors deny.
 """
 
 from policy.decision import Decision
+from policy.document import (
+    KNOWN_VENUES,
+    MODES,
+    PolicyDocument,
+    PolicyDocumentError,
+    VenuePolicy,
+    load_document,
+)
+from policy.engine import RULE_IDS, decide
 from policy.intents import EndpointClass, VenueRequestIntent
 
-__all__ = ["Decision", "EndpointClass", "VenueRequestIntent"]
+__all__ = [
+    "KNOWN_VENUES",
+    "MODES",
+    "RULE_IDS",
+    "Decision",
+    "EndpointClass",
+    "PolicyDocument",
+    "PolicyDocumentError",
+    "VenuePolicy",
+    "VenueRequestIntent",
+    "decide",
+    "load_document",
+]

@@ -1,0 +1,209 @@
+"""Decision cases: expected decisions stated as data, run like ``opa test``.
+
+A case file is TOML::
+
+    [[case]]
+    name = "binance live trade is allowed"
+    expect = "allow"                  # or "deny"
+    rule = "venue.endpoint-allowed"   # the rule id that must decide
+    [case.intent]                     # the VenueRequestIntent fields
+    mode = "live"
+    venue = "binance"
+    method = "POST"
+    path = "/api/v3/order"
+    endpoint = "POST /api/v3/order"   # omit for None
+    endpoint_class = "trade"          # omit for None
+    violations = []                   # optional
+    client_id = "c1"                  # optional
+
+Case files are as strict as policy documents: unknown keys, unknown rule ids,
+an ``expect`` that contradicts the rule's effect and duplicate case names are
+refused with ``PolicyCaseError`` naming the source, key path and line.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policy._toml_lines import PathPart, find_line, format_path
+from policy.document import PolicyDocument, display
+from policy.engine import ALLOW_RULE_IDS, RULE_IDS, decide
+from policy.intents import EndpointClass, VenueRequestIntent
+
+DEFAULT_CLIENT_ID = "policy-case"
+_CASE_KEYS = ("name", "expect", "rule", "intent")
+_REQUIRED_STR = ("mode", "venue", "method", "path")
+_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class")
+_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations")
+
+
+class PolicyCaseError(ValueError):
+    """A case file was refused; the message names source, key path and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCase:
+    """One expected decision.
+
+    Attributes:
+        name: unique within its file.
+        source: where the case came from (a file name), for messages.
+        expect_allowed: the expected ``Decision.allowed``.
+        rule_id: the rule id that must decide.
+        intent: the intent to evaluate.
+    """
+
+    name: str
+    source: str
+    expect_allowed: bool
+    rule_id: str
+    intent: VenueRequestIntent
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """The outcome of running one case.
+
+    Attributes:
+        name: the case name.
+        source: the file the case came from.
+        passed: True when both the effect and the rule id matched.
+        expected_allowed, expected_rule_id: what the case states.
+        actual_allowed, actual_rule_id, actual_reasons: what ``decide`` returned.
+    """
+
+    name: str
+    source: str
+    passed: bool
+    expected_allowed: bool
+    expected_rule_id: str
+    actual_allowed: bool
+    actual_rule_id: str
+    actual_reasons: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for a failure listing."""
+
+        expected = "allow" if self.expected_allowed else "deny"
+        actual = "allow" if self.actual_allowed else "deny"
+        return (
+            f"{self.source}: {self.name}: expected {expected} by {self.expected_rule_id}, "
+            f"got {actual} by {self.actual_rule_id} {self.actual_reasons!r}"
+        )
+
+
+class _Reader:
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+
+    def fail(self, path: Sequence[PathPart], problem: str) -> PolicyCaseError:
+        line = find_line(self.text, path)
+        where = f"{self.source}:{line}" if line is not None else self.source
+        return PolicyCaseError(f"{where}: {format_path(path)}: {problem}")
+
+    def table(
+        self, value: object, path: tuple[PathPart, ...], keys: Iterable[str]
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, "must be a table")
+        for key in value:
+            if key not in keys:
+                raise self.fail((*path, key), f"unknown key {display(key)}")
+        return value
+
+    def string(self, table: dict[str, Any], path: tuple[PathPart, ...], key: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value:
+            raise self.fail((*path, key), "required, must be a non-empty string")
+        return value
+
+    def case(self, raw: object, index: int, seen: set[str]) -> DecisionCase:
+        path: tuple[PathPart, ...] = ("case", index)
+        table = self.table(raw, path, _CASE_KEYS)
+        name = self.string(table, path, "name")
+        if name in seen:
+            raise self.fail((*path, "name"), f"duplicate case name {display(name)}")
+        seen.add(name)
+        expect = self.string(table, path, "expect")
+        if expect not in ("allow", "deny"):
+            raise self.fail((*path, "expect"), 'must be "allow" or "deny"')
+        rule = self.string(table, path, "rule")
+        if rule not in RULE_IDS:
+            raise self.fail((*path, "rule"), f"unknown rule id {display(rule)}")
+        if (rule in ALLOW_RULE_IDS) != (expect == "allow"):
+            raise self.fail((*path, "rule"), f"rule {rule} cannot {expect}")
+        intent = self.intent(table.get("intent"), (*path, "intent"))
+        return DecisionCase(name, self.source, expect == "allow", rule, intent)
+
+    def intent(self, raw: object, path: tuple[PathPart, ...]) -> VenueRequestIntent:
+        table = self.table(raw, path, _INTENT_KEYS)
+        fields = {key: self.string(table, path, key) for key in _REQUIRED_STR}
+        optional = {key: self.string(table, path, key) for key in _OPTIONAL_STR if key in table}
+        endpoint_class = optional.get("endpoint_class")
+        classes = [member.value for member in EndpointClass]
+        if endpoint_class is not None and endpoint_class not in classes:
+            raise self.fail((*path, "endpoint_class"), f"unknown class {display(endpoint_class)}")
+        violations = table.get("violations", [])
+        if not isinstance(violations, list) or not all(isinstance(v, str) for v in violations):
+            raise self.fail((*path, "violations"), "must be a list of strings")
+        return VenueRequestIntent(
+            client_id=optional.get("client_id", DEFAULT_CLIENT_ID),
+            mode=fields["mode"],
+            venue=fields["venue"],
+            method=fields["method"],
+            path=fields["path"],
+            endpoint=optional.get("endpoint"),
+            endpoint_class=None if endpoint_class is None else EndpointClass(endpoint_class),
+            violations=tuple(violations),
+        )
+
+
+def load_cases(data: bytes, source: str) -> list[DecisionCase]:
+    """Parse a case file.
+
+    Args:
+        data: the TOML bytes.
+        source: a name for messages (usually the file name).
+
+    Returns:
+        The cases in file order (at least one).
+
+    Raises:
+        PolicyCaseError: invalid TOML or any schema violation.
+    """
+    try:
+        text = data.decode("utf-8")
+        tree = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise PolicyCaseError(f"{source}: not a valid TOML case file: {exc}") from None
+    reader = _Reader(text, source)
+    reader.table(tree, (), ("case",))
+    raw_cases = tree.get("case")
+    if not isinstance(raw_cases, list) or not raw_cases:
+        raise reader.fail(("case",), "a case file needs at least one [[case]] table")
+    seen: set[str] = set()
+    return [reader.case(raw, index, seen) for index, raw in enumerate(raw_cases)]
+
+
+def run_cases(document: PolicyDocument, cases: Iterable[DecisionCase]) -> list[CaseResult]:
+    """Evaluate every case against ``document``; a case passes when effect and rule match."""
+    results = []
+    for case in cases:
+        decision = decide(document, case.intent)
+        results.append(
+            CaseResult(
+                name=case.name,
+                source=case.source,
+                passed=decision.allowed == case.expect_allowed and decision.rule_id == case.rule_id,
+                expected_allowed=case.expect_allowed,
+                expected_rule_id=case.rule_id,
+                actual_allowed=decision.allowed,
+                actual_rule_id=decision.rule_id,
+                actual_reasons=decision.reasons,
+            )
+        )
+    return results
