@@ -1,1 +1,20 @@
-"""Venue modules: one file per venue; the registry lives here."""
+"""Venue modules: one file per venue. ``build_venues`` is the registry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signer.config import Config
+    from signer.venues.base import Venue
+
+
+def build_venues(config: Config) -> dict[str, Venue]:
+    """The venues this build can sign for, configured."""
+    from signer.venues.binance import BinanceVenue
+    from signer.venues.kraken import VENUE as KRAKEN
+
+    return {
+        "kraken": KRAKEN,
+        "binance": BinanceVenue(recv_window_ms=config.binance_recv_window_ms),
+    }

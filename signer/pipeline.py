@@ -1,0 +1,189 @@
+"""The signing path, top to bottom (DESIGN.md section 2).
+
+    venue.parse(request)            strict; refuses ambiguity        -> ParsedRequest
+    policy.decide(document, intent) pure, no I/O, no keys            -> Decision
+    keystore.credentials(...)       only after allow                 -> VenueCredentials
+    venue.sign(parsed, creds)       daemon-built bytes, daemon nonce -> SignedRequest
+    audit.append(record)            before anything is returned
+
+SECURITY: the policy decides before any key is looked up, so an unknown
+principal or venue cannot be told apart from a denied one by timing or error.
+Every outcome after envelope validation (refused, denied, no credentials,
+signed) is audited; if the audit append fails, nothing is returned but
+AUDIT_UNAVAILABLE. ``evaluate`` is the same path stopped after the decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from policy.decision import Decision
+from policy.document import PolicyDocument
+from policy.engine import decide
+from signer.audit import AuditHead, AuditLog
+from signer.domain import Caller, SignedRequest, SignRequest
+from signer.errors import (
+    BrowserSignatureRequiredError,
+    InvalidRequestError,
+    NoCredentialsError,
+    NotImplementedYetError,
+    PolicyDeniedError,
+    SignerError,
+    UnknownVenueError,
+)
+from signer.keystore import Keystore
+from signer.venues.base import ParsedRequest, Venue
+
+DEX_VENUES = frozenset({"hyperliquid", "polymarket"})
+
+
+class PolicyHolder:
+    """The policy document in force (replaced as a whole, never mutated)."""
+
+    def __init__(self, document: PolicyDocument) -> None:
+        self.document = document
+        self.loaded_at = time.time()
+
+
+class DaemonClock:
+    """Wall-clock time and durable, strictly increasing nonces per key scope."""
+
+    def __init__(self, keystore: Keystore) -> None:
+        self._keystore = keystore
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def next_nonce(self, scope: str) -> int:
+        return self._keystore.next_nonce(scope, floor=self.now_ms())
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    decision: Decision
+    parsed: ParsedRequest
+
+
+class Pipeline:
+    """Parse, decide, unseal, sign, audit. Composed in ``signer.app``."""
+
+    def __init__(
+        self,
+        venues: Mapping[str, Venue],
+        known_venues: tuple[str, ...],
+        policy: PolicyHolder,
+        keystore: Keystore,
+        audit: AuditLog,
+        clock: DaemonClock,
+    ) -> None:
+        self._venues = dict(venues)
+        self._known = frozenset(known_venues)
+        self._policy = policy
+        self._keystore = keystore
+        self._audit = audit
+        self._clock = clock
+
+    async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
+        """Sign one venue request or raise a ``SignerError``."""
+        venue = self._venue(req)
+        try:
+            evaluation = self._evaluate(venue, req)
+        except SignerError as exc:
+            await self._record(caller, req, None, "refused", exc.reason or "", exc.public_message)
+            raise
+        decision, parsed = evaluation.decision, evaluation.parsed
+        if not decision.allowed:
+            await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
+            raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+        creds = self._keystore.credentials(req.principal, venue.name)
+        if creds is None:
+            await self._record(caller, req, parsed, "no-credentials", decision.rule_id)
+            raise NoCredentialsError(f"no {venue.name} credentials stored for this principal")
+        signed = venue.sign(parsed, creds, self._clock)
+        head = await self._record(caller, req, parsed, "allow", decision.rule_id)
+        return replace(signed, audit_id=str(head.seq))
+
+    def evaluate(self, req: SignRequest) -> Decision:
+        """The decision ``sign`` would take, without touching a key or the audit log."""
+        return self._evaluate(self._venue(req), req).decision
+
+    def _venue(self, req: SignRequest) -> Venue:
+        if req.venue not in self._known:
+            raise UnknownVenueError("unknown venue", venue=_safe_token(req.venue))
+        if req.wallet_id:
+            _check_wallet_id(req.venue, req.wallet_id)
+        venue = self._venues.get(req.venue)
+        if venue is None:
+            raise NotImplementedYetError(f"signing for {req.venue} is not available in this build")
+        return venue
+
+    def _evaluate(self, venue: Venue, req: SignRequest) -> Evaluation:
+        parsed = venue.parse(req.principal, req.request)
+        return Evaluation(decide(self._policy.document, parsed.intent), parsed)
+
+    async def _record(
+        self,
+        caller: Caller,
+        req: SignRequest,
+        parsed: ParsedRequest | None,
+        decision: str,
+        rule_id: str,
+        *reasons: str,
+    ) -> AuditHead:
+        intent = parsed.intent if parsed else None
+        return await self._audit.append(
+            {
+                "action": "sign_venue_request",
+                "caller": caller.identity,
+                "client_id": req.principal.client_id,
+                "mode": req.principal.mode.value,
+                "venue": req.venue,
+                "endpoint": intent.endpoint if intent and intent.endpoint else "",
+                "class": intent.endpoint_class.value if intent and intent.endpoint_class else "",
+                "decision": decision,
+                "rule": rule_id,
+                "reasons": list(reasons)[:8],
+                "request_sha256": _request_digest(req),
+                "policy_sha256": self._policy.document.sha256,
+            }
+        )
+
+
+def _request_digest(req: SignRequest) -> str:
+    """SHA-256 over the request as asked (method, host, path, query, body).
+
+    SECURITY: a digest, never the body itself: bodies can carry client order
+    ids and amounts that need not sit in the audit log in clear.
+    """
+    r = req.request
+    h = hashlib.sha256()
+    for part in (r.method.encode(), r.host.encode(), r.path.encode(), r.query.encode(), r.body):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _check_wallet_id(venue: str, wallet_id: str) -> None:
+    if wallet_id.startswith("connected:"):
+        raise BrowserSignatureRequiredError(
+            "connected wallets are signed in the browser, not by the daemon"
+        )
+    if venue not in DEX_VENUES:
+        raise InvalidRequestError(
+            f"wallet_id applies only to on-chain venues; {venue} signs with its stored credentials",
+            field="wallet_id",
+        )
+    if not wallet_id.startswith("turnkey:"):
+        raise InvalidRequestError("wallet_id must be turnkey:<address> or connected:<address>")
+
+
+def _deny_message(decision: Decision) -> str:
+    reason = decision.reasons[0] if decision.reasons else "not allowed by policy"
+    return f"denied by policy rule {decision.rule_id}: {reason}"
+
+
+def _safe_token(value: str) -> str:
+    return value if value.isascii() and value.isidentifier() and len(value) <= 32 else "?"
