@@ -1,0 +1,3 @@
+from signer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""``sequence-signer``: serve, dev, call, policy check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from signer.config import Config, ConfigError, dev_config, load_config
+
+EPILOG = """examples:
+  sequence-signer dev                                   # local daemon, dev key, ./.dev-state
+  sequence-signer serve --config /etc/sequence-signer/config.toml
+  sequence-signer call --target unix:.dev-state/api.sock set-credentials \\
+      --client alice --mode sandbox --venue binance --api-key KEY --api-secret-file secret.txt
+  sequence-signer call --target unix:.dev-state/api.sock sign --client alice --mode sandbox \\
+      --venue binance --method POST --path /api/v3/order \\
+      --query 'symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=20000'
+  sequence-signer policy check policy/default.toml
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sequence-signer",
+        description="Hardened signing daemon for trading keys.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the daemon from a config file")
+    serve.add_argument("--config", type=Path, required=True)
+    dev = sub.add_parser(
+        "dev", help="run a local dev daemon (generated master key, plaintext port)"
+    )
+    dev.add_argument("--state-dir", type=Path, default=Path(".dev-state"))
+    dev.add_argument("--port", type=int, default=50051, help="loopback dev port (0: none)")
+    call = sub.add_parser("call", help="call a running daemon")
+    _call_args(call)
+    pol = sub.add_parser("policy", help="policy documents")
+    pol_sub = pol.add_subparsers(dest="policy_command", required=True)
+    check = pol_sub.add_parser("check", help="validate a policy document")
+    check.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "dev":
+        return _dev(args)
+    if args.command == "call":
+        from signer.cli_call import run_call
+
+        return run_call(args)
+    return _policy_check(args.file)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    return _run(config)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    config = dev_config(args.state_dir.resolve(), args.port or None)
+    api = config.listeners[0].address
+    print(
+        f"sequence-signer dev: state in {config.state_dir}\n"
+        f"  api socket:   unix:{api}\n"
+        f"  admin socket: unix:{config.listeners[1].address}\n"
+        + (f"  dev TCP port: 127.0.0.1:{args.port} (plaintext, api role)\n" if args.port else "")
+        + f"  try: sequence-signer call --target unix:{api} identity\n"
+        "  stop with Ctrl-C",
+        flush=True,
+    )
+    return _run(config)
+
+
+def _run(config: Config) -> int:
+    from signer.app import Daemon, prepare_process
+
+    prepare_process()
+    daemon = Daemon(config)
+    asyncio.run(daemon.run())
+    return 0
+
+
+def _policy_check(path: Path) -> int:
+    from policy.document import PolicyDocumentError, load_document
+
+    try:
+        doc = load_document(path.read_bytes())
+    except OSError as exc:
+        print(f"{path}: cannot read: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    except PolicyDocumentError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: ok (version {doc.version}, sha256 {doc.sha256})")
+    return 0
+
+
+def _call_args(call: argparse.ArgumentParser) -> None:
+    call.add_argument("--target", default="unix:.dev-state/api.sock")
+    call.add_argument("--ca-file", type=Path, help="server CA (enables mutual TLS)")
+    call.add_argument("--cert-file", type=Path)
+    call.add_argument("--key-file", type=Path)
+    call.add_argument("--server-name")
+    ops = call.add_subparsers(dest="op", required=True)
+    ops.add_parser("identity")
+    ops.add_parser("audit-head")
+    ops.add_parser("policy")
+    for name in ("set-credentials", "delete-credentials", "list-venues", "sign", "evaluate"):
+        op = ops.add_parser(name)
+        op.add_argument("--client", required=True)
+        op.add_argument("--mode", choices=["live", "sandbox"], required=True)
+        if name != "list-venues":
+            op.add_argument("--venue", required=True)
+        if name == "set-credentials":
+            op.add_argument("--api-key", default="")
+            op.add_argument(
+                "--api-secret-file", type=Path, help="file with the secret ('-': stdin)"
+            )
+            op.add_argument("--passphrase-file", type=Path)
+            op.add_argument("--extra-json-file", type=Path)
+        if name in ("sign", "evaluate"):
+            op.add_argument("--method", required=True)
+            op.add_argument("--path", required=True)
+            op.add_argument("--query", default="")
+            op.add_argument("--body", default="")
+            op.add_argument("--wallet-id", default="")
+
+
+def print_json(obj: object) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def rpc_error_text(exc: grpc.RpcError) -> str:
+    from signer.server.status import error_info
+
+    info = error_info(exc)
+    reason = f" [{info.reason}]" if info else ""
+    call: Any = exc
+    return f"{call.code().name}{reason}: {call.details()}"

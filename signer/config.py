@@ -1,0 +1,221 @@
+"""One frozen, documented settings object, loaded from a TOML file.
+
+Example (production)::
+
+    state_dir = "/var/lib/sequence-signer"
+    master_key_file = "/run/secrets/master.key"
+    policy_file = "/etc/sequence-signer/policy.toml"   # optional; default: shipped policy
+
+    [[listeners]]            # the front end, over a Unix socket
+    kind = "unix"
+    address = "/run/sequence-signer/api.sock"
+    role = "api"
+
+    [[listeners]]            # mutual TLS; the role comes from the client certificate
+    kind = "tls"
+    address = "0.0.0.0:7443"
+    cert_file = "/run/secrets/server.pem"
+    key_file = "/run/secrets/server.key"
+    client_ca_file = "/run/secrets/clients-ca.pem"
+
+    [callers]                # client certificate common name -> role
+    frontend = "api"
+    ops = "admin"
+
+SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
+``dev = true``; production listeners are Unix sockets (file mode 0600 unless
+``socket_mode`` says otherwise) or mutual TLS. Unknown keys are refused.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signer.domain import Role
+
+_LISTENER_KINDS = ("unix", "tls", "tcp", "vsock")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    """One listening address. Each listener is its own gRPC server (never shared roles).
+
+    Attributes:
+        kind: "unix", "tls", "tcp" (dev only) or "vsock" ("vsock:CID:PORT", enclaves).
+        address: socket path, or "host:port".
+        role: the role of every caller on a unix/tcp/vsock listener ("api" or "admin").
+            On a tls listener the role comes from ``callers`` by certificate CN.
+        socket_mode: file mode of a Unix socket.
+        cert_file, key_file, client_ca_file: PEM files for a tls listener.
+    """
+
+    kind: str
+    address: str
+    role: Role | None = None
+    socket_mode: int = 0o600
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    client_ca_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Server limits (bounded defaults).
+
+    Attributes:
+        max_message_bytes: largest request or response message.
+        max_concurrent_rpcs: in-flight RPCs per listener; more are refused RESOURCE_EXHAUSTED.
+        max_deadline_s: a call with no deadline gets at most this long.
+        grace_s: time in-flight calls get on SIGTERM.
+    """
+
+    max_message_bytes: int = 1 << 20
+    max_concurrent_rpcs: int = 256
+    max_deadline_s: float = 30.0
+    grace_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the daemon needs to start. Built by ``load_config`` or ``dev_config``."""
+
+    state_dir: Path
+    listeners: tuple[ListenerConfig, ...]
+    master_key_file: Path | None = None
+    dev: bool = False
+    policy_file: Path | None = None
+    callers: dict[str, Role] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    binance_recv_window_ms: int = 5000
+    keystore_cache_size: int = 10_000
+    log_level: str = "INFO"
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "signer.db"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.state_dir / "audit.log"
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate a TOML config file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {type(exc).__name__}") from None
+    return parse_config(raw, base=path.parent)
+
+
+def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
+    """Validate a config mapping (paths relative to ``base``)."""
+    top = {
+        "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
+        "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level",
+    }  # fmt: skip
+    _no_unknown(raw, top, "")
+    dev = _typed(raw, "dev", bool, False)
+    if "state_dir" not in raw:
+        raise ConfigError("state_dir: required")
+    state_dir = base / _typed(raw, "state_dir", str, "")
+    master = raw.get("master_key_file")
+    if master is None and not dev:
+        raise ConfigError("master_key_file: required unless dev = true")
+    listeners = tuple(
+        _listener(item, i, base, dev) for i, item in enumerate(raw.get("listeners", []))
+    )
+    if not listeners:
+        raise ConfigError("listeners: at least one listener is required")
+    callers = {}
+    for name, role in _typed(raw, "callers", dict, {}).items():
+        callers[str(name)] = _role(role, f"callers.{name}")
+    limits_raw = _typed(raw, "limits", dict, {})
+    _no_unknown(limits_raw, set(Limits.__dataclass_fields__), "limits.")
+    limits = Limits(**limits_raw)
+    if not 4096 <= limits.max_message_bytes <= 64 << 20:
+        raise ConfigError("limits.max_message_bytes: must be between 4096 and 64 MiB")
+    recv = _typed(raw, "binance_recv_window_ms", int, 5000)
+    if not 1 <= recv <= 60000:
+        raise ConfigError("binance_recv_window_ms: must be 1-60000")
+    policy_file = raw.get("policy_file")
+    return Config(
+        state_dir=state_dir,
+        listeners=listeners,
+        master_key_file=base / master if isinstance(master, str) else None,
+        dev=dev,
+        policy_file=base / policy_file if isinstance(policy_file, str) else None,
+        callers=callers,
+        limits=limits,
+        binance_recv_window_ms=recv,
+        keystore_cache_size=_typed(raw, "keystore_cache_size", int, 10_000),
+        log_level=_typed(raw, "log_level", str, "INFO"),
+    )
+
+
+def dev_config(state_dir: Path, port: int | None = 50051) -> Config:
+    """The ``sequence-signer dev`` settings: local state, a dev master key,
+    an api socket, an admin socket and (optionally) a plaintext loopback port."""
+    listeners = [
+        ListenerConfig("unix", str(state_dir / "api.sock"), Role.API),
+        ListenerConfig("unix", str(state_dir / "admin.sock"), Role.ADMIN),
+    ]
+    if port is not None:
+        listeners.append(ListenerConfig("tcp", f"127.0.0.1:{port}", Role.API))
+    return Config(state_dir=state_dir, listeners=tuple(listeners), dev=True)
+
+
+def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
+    where = f"listeners[{i}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: must be a table")
+    keys = {"kind", "address", "role", "socket_mode", "cert_file", "key_file", "client_ca_file"}
+    _no_unknown(item, keys, where + ".")
+    kind = item.get("kind")
+    if kind not in _LISTENER_KINDS:
+        raise ConfigError(f"{where}.kind: must be one of {', '.join(_LISTENER_KINDS)}")
+    address = item.get("address")
+    if not isinstance(address, str) or not address:
+        raise ConfigError(f"{where}.address: required")
+    if kind == "tcp" and not dev:
+        raise ConfigError(f"{where}: plaintext tcp listeners are allowed only with dev = true")
+    role = _role(item["role"], f"{where}.role") if "role" in item else None
+    if kind != "tls" and role is None:
+        raise ConfigError(f"{where}.role: required for a {kind} listener")
+    files = {}
+    for name in ("cert_file", "key_file", "client_ca_file"):
+        value = item.get(name)
+        if kind == "tls" and not isinstance(value, str):
+            raise ConfigError(f"{where}.{name}: required for a tls listener")
+        files[name] = base / value if isinstance(value, str) else None
+    mode = item.get("socket_mode", 0o600)
+    if not isinstance(mode, int) or mode & ~0o770:
+        raise ConfigError(f"{where}.socket_mode: must be an integer without world bits")
+    return ListenerConfig(kind, address, role, mode, **files)
+
+
+def _role(value: Any, where: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ConfigError(f'{where}: must be "api" or "admin"') from None
+
+
+def _typed(raw: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = raw.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}: must be {kind.__name__}")
+    return value
+
+
+def _no_unknown(raw: dict[str, Any], known: set[str], prefix: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown key")

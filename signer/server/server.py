@@ -1,0 +1,112 @@
+"""Listeners: one grpc.aio server per configured listener.
+
+SECURITY: a listener never mixes roles it was not configured for (Clef's
+"trusted and untrusted APIs never share a listener"); the plaintext TCP
+listener exists only in dev mode and says so loudly at start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from signer.config import Config, ListenerConfig
+from signer.server.auth import CallerResolver
+from signer.server.servicers import register
+from signer.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BoundListener:
+    config: ListenerConfig
+    server: grpc.aio.Server
+    target: str  # what a client dials, e.g. "unix:/path" or "127.0.0.1:50051"
+
+
+class Listeners:
+    """Starts, reports and stops every listener of a config."""
+
+    def __init__(self, config: Config, services: Services) -> None:
+        self._config = config
+        self._services = services
+        self._health = health.aio.HealthServicer()
+        self.bound: list[BoundListener] = []
+
+    async def start(self) -> None:
+        for i, listener in enumerate(self._config.listeners):
+            self.bound.append(await self._start_one(f"listener{i}", listener))
+        for bound in self.bound:
+            log.info("listening on %s (%s)", bound.target, bound.config.kind)
+
+    async def stop(self, grace: float) -> None:
+        await self._health.enter_graceful_shutdown()
+        for bound in self.bound:
+            await bound.server.stop(grace)
+        for bound in self.bound:
+            if bound.config.kind == "unix":
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(bound.config.address)
+
+    async def _start_one(self, name: str, listener: ListenerConfig) -> BoundListener:
+        limits = self._config.limits
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limits.max_message_bytes),
+                ("grpc.max_send_message_length", limits.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+            maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        )
+        resolver = CallerResolver(
+            f"{name}:{listener.kind}", listener.role if listener.kind != "tls" else None,
+            self._config.callers,
+        )  # fmt: skip
+        names = register(server, self._services, resolver, limits.max_deadline_s)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        target = self._bind(server, listener)
+        await server.start()
+        if listener.kind == "unix":
+            os.chmod(listener.address, listener.socket_mode)
+        for service in ("", *names):
+            await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        return BoundListener(listener, server, target)
+
+    def _bind(self, server: grpc.aio.Server, listener: ListenerConfig) -> str:
+        if listener.kind == "unix":
+            path = Path(listener.address)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            server.add_insecure_port(f"unix:{path}")
+            return f"unix:{path}"
+        if listener.kind == "vsock":
+            server.add_insecure_port(listener.address)
+            return listener.address
+        if listener.kind == "tcp":
+            log.warning(
+                "DEV MODE: plaintext TCP listener on %s: no authentication, no encryption. "
+                "Never use this in production.",
+                listener.address,
+            )
+            port = server.add_insecure_port(listener.address)
+            return f"{listener.address.rsplit(':', 1)[0]}:{port}"
+        assert listener.cert_file and listener.key_file and listener.client_ca_file
+        credentials = grpc.ssl_server_credentials(
+            [(listener.key_file.read_bytes(), listener.cert_file.read_bytes())],
+            root_certificates=listener.client_ca_file.read_bytes(),
+            require_client_auth=True,
+        )
+        port = server.add_secure_port(listener.address, credentials)
+        return f"{listener.address.rsplit(':', 1)[0]}:{port}"

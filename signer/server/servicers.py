@@ -1,0 +1,271 @@
+"""gRPC servicers: authenticate, convert, call the daemon, convert back.
+
+Every RPC goes through ``_rpc``: caller resolution and role check, a deadline
+(the caller's, capped by ``max_deadline_s``), and the single status mapping of
+``signer.server.status``. Servicers hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from signer import __version__
+from signer._proto.sequence.signer.v1 import (
+    audit_service_pb2,
+    audit_service_pb2_grpc,
+    common_pb2,
+    credential_service_pb2,
+    credential_service_pb2_grpc,
+    identity_service_pb2,
+    identity_service_pb2_grpc,
+    policy_service_pb2,
+    policy_service_pb2_grpc,
+    signing_service_pb2,
+    signing_service_pb2_grpc,
+    wallet_service_pb2_grpc,
+)
+from signer.domain import Caller, CredentialFields, Role
+from signer.errors import InvalidRequestError, NotImplementedYetError, SignerError
+from signer.server import convert
+from signer.server.auth import CallerResolver, require
+from signer.server.status import internal_error, status_for
+from signer.services import Services
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R")
+Handler = Callable[[Any, Caller, Any, Ctx], Awaitable[R]]
+
+
+class _Base:
+    def __init__(self, services: Services, resolver: CallerResolver, max_deadline_s: float):
+        self.s = services
+        self.resolver = resolver
+        self.max_deadline_s = max_deadline_s
+
+
+def _rpc(*roles: Role) -> Callable[[Handler[R]], Callable[[Any, Any, Ctx], Awaitable[R]]]:
+    def wrap(fn: Handler[R]) -> Callable[[Any, Any, Ctx], Awaitable[R]]:
+        @functools.wraps(fn)
+        async def call(self: _Base, request: Any, context: Ctx) -> R:
+            remaining = context.time_remaining()
+            timeout = (
+                self.max_deadline_s if remaining is None else min(remaining, self.max_deadline_s)
+            )
+            try:
+                caller = self.resolver.resolve(context)
+                require(caller, *roles)
+                return await asyncio.wait_for(fn(self, caller, request, context), timeout)
+            except SignerError as exc:
+                code, message, trailers = status_for(exc)
+                await context.abort(code, message, trailers)
+            except TimeoutError:
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded")
+            except Exception as exc:  # noqa: BLE001 - the one place unexpected errors end
+                await context.abort(*internal_error(exc))
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return call
+
+    return wrap
+
+
+class CredentialServicer(_Base, credential_service_pb2_grpc.CredentialServiceServicer):
+    @_rpc(Role.API)
+    async def SetCredentials(
+        self, caller: Caller, req: credential_service_pb2.SetCredentialsRequest, ctx: Ctx
+    ) -> credential_service_pb2.SetCredentialsResponse:
+        principal = convert.principal(req)
+        plain = any((req.api_key, req.api_secret, req.passphrase, req.extra_json))
+        fields = CredentialFields(req.api_key, req.api_secret, req.passphrase, req.extra_json)
+        await self.s.credentials.set(
+            caller, principal, req.venue, fields if plain else None, bytes(req.sealed)
+        )
+        return credential_service_pb2.SetCredentialsResponse(venue=req.venue, status="stored")
+
+    @_rpc(Role.API)
+    async def DeleteCredentials(
+        self, caller: Caller, req: credential_service_pb2.DeleteCredentialsRequest, ctx: Ctx
+    ) -> credential_service_pb2.DeleteCredentialsResponse:
+        deleted = await self.s.credentials.delete(caller, convert.principal(req), req.venue)
+        return credential_service_pb2.DeleteCredentialsResponse(venue=req.venue, deleted=deleted)
+
+    @_rpc(Role.API)
+    async def ListVenues(
+        self, caller: Caller, req: credential_service_pb2.ListVenuesRequest, ctx: Ctx
+    ) -> credential_service_pb2.ListVenuesResponse:
+        venues = self.s.credentials.list_venues(convert.principal(req))
+        return credential_service_pb2.ListVenuesResponse(venues=venues)
+
+
+class SigningServicer(_Base, signing_service_pb2_grpc.SigningServiceServicer):
+    @_rpc(Role.API)
+    async def SignVenueRequest(
+        self, caller: Caller, req: signing_service_pb2.SignVenueRequestRequest, ctx: Ctx
+    ) -> signing_service_pb2.SignVenueRequestResponse:
+        signed = await self.s.pipeline.sign(caller, convert.sign_request(req))
+        return convert.signed_response(signed)
+
+    async def SignVenueRequestStream(
+        self,
+        requests: AsyncIterator[signing_service_pb2.SignVenueRequestStreamRequest],
+        context: Ctx,
+    ) -> AsyncIterator[signing_service_pb2.SignVenueRequestStreamResponse]:
+        try:
+            caller = self.resolver.resolve(context)
+            require(caller, Role.API)
+        except SignerError as exc:
+            code, message, trailers = status_for(exc)
+            await context.abort(code, message, trailers)
+        async for item in requests:
+            yield await self._one(caller, item)
+
+    async def _one(
+        self, caller: Caller, item: signing_service_pb2.SignVenueRequestStreamRequest
+    ) -> signing_service_pb2.SignVenueRequestStreamResponse:
+        Resp = signing_service_pb2.SignVenueRequestStreamResponse
+        try:
+            signed = await self.s.pipeline.sign(caller, convert.sign_request(item.request))
+            return Resp(id=item.id, response=convert.signed_response(signed))
+        except SignerError as exc:
+            reason = exc.reason.value if exc.reason else ""
+            err = common_pb2.StreamError(code=exc.code, reason=reason, message=exc.public_message)
+            return Resp(id=item.id, error=err)
+        except Exception as exc:  # noqa: BLE001 - reported in-band, logged without message
+            code, message = internal_error(exc)
+            return Resp(id=item.id, error=common_pb2.StreamError(code=code.name, message=message))
+
+
+class IdentityServicer(_Base, identity_service_pb2_grpc.IdentityServiceServicer):
+    @_rpc(Role.API, Role.ADMIN)
+    async def GetIdentity(
+        self, caller: Caller, req: identity_service_pb2.GetIdentityRequest, ctx: Ctx
+    ) -> identity_service_pb2.GetIdentityResponse:
+        return identity_service_pb2.GetIdentityResponse(
+            sealing_public_key=self.s.sealing.public_key,
+            audit_public_key=self.s.audit_signer.public_key,
+            version=__version__,
+        )
+
+
+class PolicyServicer(_Base, policy_service_pb2_grpc.PolicyServiceServicer):
+    @_rpc(Role.API, Role.ADMIN)
+    async def GetPolicy(
+        self, caller: Caller, req: policy_service_pb2.GetPolicyRequest, ctx: Ctx
+    ) -> policy_service_pb2.GetPolicyResponse:
+        holder = self.s.policy
+        loaded = Timestamp()
+        loaded.FromNanoseconds(int(holder.loaded_at * 1e9))
+        doc = holder.document
+        return policy_service_pb2.GetPolicyResponse(
+            version=doc.version, sha256=doc.sha256, document=doc.raw, loaded_at=loaded
+        )
+
+    @_rpc(Role.ADMIN)
+    async def UpdatePolicy(
+        self, caller: Caller, req: policy_service_pb2.UpdatePolicyRequest, ctx: Ctx
+    ) -> policy_service_pb2.UpdatePolicyResponse:
+        raise NotImplementedYetError("signed policy updates are not available in this build")
+
+    @_rpc(Role.API, Role.ADMIN)
+    async def EvaluatePolicy(
+        self, caller: Caller, req: policy_service_pb2.EvaluatePolicyRequest, ctx: Ctx
+    ) -> policy_service_pb2.EvaluatePolicyResponse:
+        if not req.HasField("request"):
+            raise InvalidRequestError("request is required", field="request")
+        decision = self.s.pipeline.evaluate(convert.sign_request(req.request))
+        return policy_service_pb2.EvaluatePolicyResponse(
+            allowed=decision.allowed, rule_id=decision.rule_id, reasons=decision.reasons
+        )
+
+
+class AuditServicer(_Base, audit_service_pb2_grpc.AuditServiceServicer):
+    @_rpc(Role.ADMIN)
+    async def GetAuditHead(
+        self, caller: Caller, req: audit_service_pb2.GetAuditHeadRequest, ctx: Ctx
+    ) -> audit_service_pb2.GetAuditHeadResponse:
+        head, signature = self.s.audit.signed_head()
+        return audit_service_pb2.GetAuditHeadResponse(
+            seq=head.seq, hash=head.hash, signature=signature
+        )
+
+    async def ReadAudit(
+        self, req: audit_service_pb2.ReadAuditRequest, context: Ctx
+    ) -> AsyncIterator[audit_service_pb2.ReadAuditResponse]:
+        try:
+            require(self.resolver.resolve(context), Role.ADMIN)
+            if req.limit > 1000:
+                raise InvalidRequestError("limit must be at most 1000", field="limit")
+        except SignerError as exc:
+            code, message, trailers = status_for(exc)
+            await context.abort(code, message, trailers)
+        records = await asyncio.to_thread(self.s.audit.read, req.after_seq, req.limit or 100)
+        for record in records:
+            ts = Timestamp()
+            ts.FromMilliseconds(int(record["ts"]))
+            yield audit_service_pb2.ReadAuditResponse(
+                record=audit_service_pb2.AuditRecord(
+                    seq=record["seq"],
+                    time=ts,
+                    json=_line(record),
+                    prev_hash=record["prev"],
+                    hash=record["hash"],
+                )
+            )
+
+
+def _line(record: dict[str, Any]) -> str:
+    from signer.audit import canonical
+
+    return canonical(record).decode()
+
+
+def _unimplemented(name: str) -> Callable[..., Awaitable[Any]]:
+    @_rpc(Role.API)
+    async def method(self: _Base, caller: Caller, req: Any, ctx: Ctx) -> Any:
+        raise NotImplementedYetError(f"{name} is not available in this build")
+
+    method.__name__ = name
+    return method
+
+
+class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
+    """Declared by the contract; served by later work (issue 4)."""
+
+    ListWallets = _unimplemented("ListWallets")
+    GetTradingWallet = _unimplemented("GetTradingWallet")
+    GetDefaultWallet = _unimplemented("GetDefaultWallet")
+    CreateTradingWallet = _unimplemented("CreateTradingWallet")
+    GetLinkChallenge = _unimplemented("GetLinkChallenge")
+    LinkConnectedWallet = _unimplemented("LinkConnectedWallet")
+    UnlinkConnectedWallet = _unimplemented("UnlinkConnectedWallet")
+    Withdraw = _unimplemented("Withdraw")
+    SignTransaction = _unimplemented("SignTransaction")
+
+
+def register(
+    server: grpc.aio.Server, services: Services, resolver: CallerResolver, deadline: float
+) -> list[str]:
+    """Add every servicer to ``server``; returns the full service names."""
+    pairs: list[tuple[type[_Base], Callable[[Any, grpc.aio.Server], None]]] = [
+        (CredentialServicer, credential_service_pb2_grpc.add_CredentialServiceServicer_to_server),
+        (SigningServicer, signing_service_pb2_grpc.add_SigningServiceServicer_to_server),
+        (IdentityServicer, identity_service_pb2_grpc.add_IdentityServiceServicer_to_server),
+        (PolicyServicer, policy_service_pb2_grpc.add_PolicyServiceServicer_to_server),
+        (AuditServicer, audit_service_pb2_grpc.add_AuditServiceServicer_to_server),
+        (WalletServicer, wallet_service_pb2_grpc.add_WalletServiceServicer_to_server),
+    ]
+    for cls, add in pairs:
+        add(cls(services, resolver, deadline), server)
+    return [
+        f"sequence.signer.v1.{name}"
+        for name in (
+            "CredentialService", "SigningService", "IdentityService",
+            "PolicyService", "AuditService", "WalletService",
+        )
+    ]  # fmt: skip

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signer.config import ConfigError, dev_config, parse_config
+from signer.domain import Role
+
+BASE: dict[str, Any] = {
+    "state_dir": "s",
+    "master_key_file": "k",
+    "listeners": [{"kind": "unix", "address": "/tmp/x.sock", "role": "api"}],
+}
+
+
+def test_minimal_config() -> None:
+    cfg = parse_config(dict(BASE), base=Path("/etc/ss"))
+    assert cfg.state_dir == Path("/etc/ss/s")
+    assert cfg.master_key_file == Path("/etc/ss/k")
+    assert cfg.listeners[0].role is Role.API
+    assert cfg.listeners[0].socket_mode == 0o600
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bogus": 1}, "bogus: unknown key"),
+        ({"master_key_file": None}, "master_key_file: required"),
+        ({"listeners": []}, "at least one listener"),
+        ({"listeners": [{"kind": "tcp", "address": "127.0.0.1:1", "role": "api"}]}, "only with dev"),
+        ({"listeners": [{"kind": "unix", "address": "/x"}]}, "listeners[0].role: required"),
+        ({"listeners": [{"kind": "tls", "address": "0.0.0.0:1"}]}, "cert_file: required"),
+        ({"listeners": [{"kind": "udp", "address": "x", "role": "api"}]}, "listeners[0].kind"),
+        ({"listeners": [{"kind": "unix", "address": "/x", "role": "root"}]}, "role"),
+        ({"listeners": [{"kind": "unix", "address": "/x", "role": "api", "socket_mode": 0o666}]}, "world"),
+        ({"callers": {"frontend": "god"}}, "callers.frontend"),
+        ({"limits": {"max_message_bytes": 10}}, "max_message_bytes"),
+        ({"limits": {"nope": 1}}, "limits.nope: unknown key"),
+        ({"binance_recv_window_ms": 0}, "binance_recv_window_ms"),
+        ({"dev": "yes"}, "dev: must be bool"),
+    ],
+)  # fmt: skip
+def test_invalid_configs_name_the_key(change: dict[str, Any], message: str) -> None:
+    raw = {**BASE, **change}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert message in str(err.value)
+
+
+def test_dev_config_has_separate_admin_socket(tmp_path: Path) -> None:
+    cfg = dev_config(tmp_path, 0)
+    roles = [(lc.kind, lc.role) for lc in cfg.listeners]
+    assert ("unix", Role.API) in roles and ("unix", Role.ADMIN) in roles
+    assert cfg.dev and cfg.master_key_file is None
