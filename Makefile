@@ -1,0 +1,51 @@
+# sequence-signer: `make dev` runs the daemon, `make test` runs the tests.
+# Both install everything they need into .venv first (idempotent).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: dev test test-slow lint proto proto-check buf-lint check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the daemon in dev mode (state in .dev-state/, generated dev master key).
+dev: $(STAMP)
+	$(BIN)/sequence-signer dev
+
+## Run the test suite (unit, vectors, policy cases, security, property, integration).
+test: $(STAMP)
+	$(BIN)/pytest -q -m "not slow" --cov --cov-report=term:skip-covered
+
+## Tests marked slow (minutes).
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+## Static checks: generated code fresh, protos linted, ruff format + lint, mypy strict.
+lint: $(STAMP) proto-check buf-lint
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+proto: $(STAMP)
+	$(BIN)/python scripts/gen_proto.py
+
+proto-check: $(STAMP)
+	$(BIN)/python scripts/gen_proto.py --check
+
+node_modules/.bin/buf: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+buf-lint: node_modules/.bin/buf
+	node_modules/.bin/buf lint
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) node_modules .dev-state .coverage
