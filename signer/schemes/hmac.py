@@ -57,6 +57,23 @@ class HmacSha256(_HmacTemplate):
         """Lower-case hex MAC of ``message``."""
         return self.digest(message).hex()
 
+    def base64(self, message: bytes) -> str:
+        """Standard base64 MAC of ``message`` (OKX, Bitget)."""
+        return base64.b64encode(self.digest(message)).decode("ascii")
+
+    @classmethod
+    def from_urlsafe_base64_secret(cls, secret: Secret) -> HmacSha256:
+        """Key with the urlsafe-base64-decoded secret (Polymarket L2)."""
+        try:
+            key = base64.urlsafe_b64decode(secret.expose().strip())
+        except (binascii.Error, ValueError):
+            raise InvalidCredentialsError(
+                "api_secret: not valid urlsafe base64", field="api_secret"
+            ) from None
+        obj = cls.__new__(cls)
+        _HmacTemplate.__init__(obj, key, "sha256")
+        return obj
+
 
 class HmacSha512(_HmacTemplate):
     """HMAC-SHA512 with base64 output.

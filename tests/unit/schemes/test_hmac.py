@@ -146,3 +146,19 @@ def test_asymmetric_signers_do_not_leak() -> None:
     assert repr(signer) == "Ed25519Signer(<redacted>)"
     with pytest.raises(TypeError):
         pickle.dumps(signer)
+
+
+def test_hmac_sha256_base64_and_urlsafe_key() -> None:
+    import base64 as b64
+    import hashlib as hl
+    import hmac as hm
+
+    from signer.keystore.handles import Secret
+    from signer.schemes.hmac import HmacSha256
+
+    signer = HmacSha256(Secret(b"key"))
+    assert (
+        signer.base64(b"msg") == b64.b64encode(hm.new(b"key", b"msg", hl.sha256).digest()).decode()
+    )
+    url = HmacSha256.from_urlsafe_base64_secret(Secret(b64.urlsafe_b64encode(b"\xfb\xff-key")))
+    assert url.hex(b"msg") == hm.new(b"\xfb\xff-key", b"msg", hl.sha256).hexdigest()
