@@ -141,8 +141,9 @@ class Pipeline:
                 "client_id": req.principal.client_id,
                 "mode": req.principal.mode.value,
                 "venue": req.venue,
-                "endpoint": intent.endpoint if intent and intent.endpoint else "",
-                "class": intent.endpoint_class.value if intent and intent.endpoint_class else "",
+                # str(): a malformed intent (already denied) must still be recordable.
+                "endpoint": str(intent.endpoint) if intent and intent.endpoint else "",
+                "class": str(intent.endpoint_class) if intent and intent.endpoint_class else "",
                 "decision": decision,
                 "rule": rule_id,
                 "reasons": list(reasons)[:8],

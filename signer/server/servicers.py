@@ -28,12 +28,14 @@ from signer._proto.sequence.signer.v1 import (
     policy_service_pb2_grpc,
     signing_service_pb2,
     signing_service_pb2_grpc,
+    wallet_service_pb2,
     wallet_service_pb2_grpc,
 )
 from signer.domain import Caller, CredentialFields, Role
 from signer.errors import InvalidRequestError, NotImplementedYetError, SignerError
 from signer.server import convert
 from signer.server.auth import CallerResolver, require
+from signer.server.handlers import check_decoded, generic_handler
 from signer.server.status import internal_error, status_for
 from signer.services import Services
 
@@ -60,6 +62,7 @@ def _rpc(*roles: Role) -> Callable[[Handler[R]], Callable[[Any, Any, Ctx], Await
             try:
                 caller = self.resolver.resolve(context)
                 require(caller, *roles)
+                check_decoded(request)
                 return await asyncio.wait_for(fn(self, caller, request, context), timeout)
             except SignerError as exc:
                 code, message, trailers = status_for(exc)
@@ -129,16 +132,19 @@ class SigningServicer(_Base, signing_service_pb2_grpc.SigningServiceServicer):
         self, caller: Caller, item: signing_service_pb2.SignVenueRequestStreamRequest
     ) -> signing_service_pb2.SignVenueRequestStreamResponse:
         Resp = signing_service_pb2.SignVenueRequestStreamResponse
+        item_id = 0  # an undecodable item has no id: reported as 0
         try:
+            check_decoded(item)
+            item_id = item.id
             signed = await self.s.pipeline.sign(caller, convert.sign_request(item.request))
-            return Resp(id=item.id, response=convert.signed_response(signed))
+            return Resp(id=item_id, response=convert.signed_response(signed))
         except SignerError as exc:
             reason = exc.reason.value if exc.reason else ""
             err = common_pb2.StreamError(code=exc.code, reason=reason, message=exc.public_message)
-            return Resp(id=item.id, error=err)
+            return Resp(id=item_id, error=err)
         except Exception as exc:  # noqa: BLE001 - reported in-band, logged without message
             code, message = internal_error(exc)
-            return Resp(id=item.id, error=common_pb2.StreamError(code=code.name, message=message))
+            return Resp(id=item_id, error=common_pb2.StreamError(code=code.name, message=message))
 
 
 class IdentityServicer(_Base, identity_service_pb2_grpc.IdentityServiceServicer):
@@ -199,6 +205,7 @@ class AuditServicer(_Base, audit_service_pb2_grpc.AuditServiceServicer):
     ) -> AsyncIterator[audit_service_pb2.ReadAuditResponse]:
         try:
             require(self.resolver.resolve(context), Role.ADMIN)
+            check_decoded(req)
             if req.limit > 1000:
                 raise InvalidRequestError("limit must be at most 1000", field="limit")
         except SignerError as exc:
@@ -252,20 +259,18 @@ def register(
     server: grpc.aio.Server, services: Services, resolver: CallerResolver, deadline: float
 ) -> list[str]:
     """Add every servicer to ``server``; returns the full service names."""
-    pairs: list[tuple[type[_Base], Callable[[Any, grpc.aio.Server], None]]] = [
-        (CredentialServicer, credential_service_pb2_grpc.add_CredentialServiceServicer_to_server),
-        (SigningServicer, signing_service_pb2_grpc.add_SigningServiceServicer_to_server),
-        (IdentityServicer, identity_service_pb2_grpc.add_IdentityServiceServicer_to_server),
-        (PolicyServicer, policy_service_pb2_grpc.add_PolicyServiceServicer_to_server),
-        (AuditServicer, audit_service_pb2_grpc.add_AuditServiceServicer_to_server),
-        (WalletServicer, wallet_service_pb2_grpc.add_WalletServiceServicer_to_server),
+    servicers: list[tuple[type[_Base], Any]] = [
+        (CredentialServicer, credential_service_pb2),
+        (SigningServicer, signing_service_pb2),
+        (IdentityServicer, identity_service_pb2),
+        (PolicyServicer, policy_service_pb2),
+        (AuditServicer, audit_service_pb2),
+        (WalletServicer, wallet_service_pb2),
     ]
-    for cls, add in pairs:
-        add(cls(services, resolver, deadline), server)
-    return [
-        f"sequence.signer.v1.{name}"
-        for name in (
-            "CredentialService", "SigningService", "IdentityService",
-            "PolicyService", "AuditService", "WalletService",
-        )
-    ]  # fmt: skip
+    names = []
+    for cls, module in servicers:
+        (service,) = module.DESCRIPTOR.services_by_name.values()
+        servicer = cls(services, resolver, deadline)
+        server.add_generic_rpc_handlers((generic_handler(service, servicer),))
+        names.append(service.full_name)
+    return names

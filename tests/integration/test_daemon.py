@@ -434,3 +434,37 @@ def test_no_plaintext_secret_in_state_dir(daemon: RunningDaemon) -> None:
             data = path.read_bytes()
             for c in (canary, "CANARYOKXSECRETVALUE", "CANARYPASSPHRASE"):
                 assert c.encode() not in data, f"{c} found in {path.name}"
+
+
+@pytest.mark.parametrize(
+    "rpc",
+    [
+        "/sequence.signer.v1.SigningService/SignVenueRequest",
+        "/sequence.signer.v1.PolicyService/EvaluatePolicy",
+    ],
+)
+def test_non_utf8_string_on_the_wire_is_invalid_argument(daemon: RunningDaemon, rpc: str) -> None:
+    inner = signing_service_pb2.SignVenueRequestRequest(
+        principal=principal(), venue="binance",
+        request=common_pb2.HttpRequest(method="GET", path="/api/v3/account"),
+    )  # fmt: skip
+    msg = policy_service_pb2.EvaluatePolicyRequest(request=inner) if "Evaluate" in rpc else inner
+    raw = msg.SerializeToString().replace(b"/api/v3/account", b"/api/v3/acc\xff\xfeunt")
+    ch = channel(f"unix:{daemon.config.state_dir / 'api.sock'}")
+    call = ch.unary_unary(rpc, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as err:
+        call(raw, timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rpc_reason(err.value) == "INVALID_REQUEST"
+
+
+def test_garbage_bytes_on_stream_reported_in_band(daemon: RunningDaemon) -> None:
+    ch = channel(f"unix:{daemon.config.state_dir / 'api.sock'}")
+    call = ch.stream_stream(
+        "/sequence.signer.v1.SigningService/SignVenueRequestStream",
+        request_serializer=lambda b: b,
+        response_deserializer=signing_service_pb2.SignVenueRequestStreamResponse.FromString,
+    )
+    out = list(call(iter([b"\xff\xff\xff\xff", b"\x12\x03\x0a\x01\xff"]), timeout=10))
+    assert len(out) == 2
+    assert all(o.error.reason == "INVALID_REQUEST" for o in out)

@@ -1,0 +1,181 @@
+"""The signing path's order: parse, decide, then (only on allow) unseal, sign, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy.document import load_document
+from policy.intents import EndpointClass, VenueRequestIntent
+from signer.app import default_policy_bytes
+from signer.audit import AuditLog
+from signer.domain import Caller, HttpRequest, Mode, Principal, Role, SignedRequest, SignRequest
+from signer.errors import (
+    AuditUnavailableError,
+    BrowserSignatureRequiredError,
+    InvalidRequestError,
+    NoCredentialsError,
+    NotImplementedYetError,
+    PolicyDeniedError,
+    UnknownVenueError,
+)
+from signer.keystore.handles import Secret, VenueCredentials
+from signer.pipeline import Pipeline, PolicyHolder
+from signer.schemes.daemon_keys import AuditSigner
+from signer.venues.base import Clock, ParsedRequest
+
+CALLER = Caller("test", frozenset({Role.API}))
+P = Principal("alice", Mode.LIVE)
+
+
+class FakeVenue:
+    name = "binance"
+
+    def __init__(self, intent: VenueRequestIntent | Exception) -> None:
+        self.hosts = {Mode.LIVE: "h", Mode.SANDBOX: "h"}
+        self.intent = intent
+        self.signed_with: list[VenueCredentials] = []
+
+    def parse(self, principal: Principal, request: HttpRequest) -> ParsedRequest:
+        if isinstance(self.intent, Exception):
+            raise self.intent
+        return ParsedRequest(self.intent, "h", None)
+
+    def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
+        self.signed_with.append(creds)
+        return SignedRequest(HttpRequest("GET", "/signed"), (("X-Sig", "s"),))
+
+
+class SpyKeystore:
+    def __init__(self, creds: VenueCredentials | None) -> None:
+        self.creds = creds
+        self.lookups = 0
+
+    def credentials(self, principal: Principal, venue: str) -> VenueCredentials | None:
+        self.lookups += 1
+        return self.creds
+
+
+def intent(endpoint: str | None = "GET /api/v3/account", violations: tuple[str, ...] = ()) -> VenueRequestIntent:  # fmt: skip
+    return VenueRequestIntent(
+        "alice", "live", "binance", "GET", "/api/v3/account", endpoint,
+        EndpointClass.READ if endpoint else None, violations,
+    )  # fmt: skip
+
+
+def run(
+    tmp_path: Path,
+    venue_intent: VenueRequestIntent | Exception,
+    creds: VenueCredentials | None = None,
+    *,
+    venue: str = "binance",
+    wallet_id: str = "",
+    audit_broken: bool = False,
+) -> tuple[Any, SpyKeystore, FakeVenue, list[dict[str, Any]]]:
+    fake = FakeVenue(venue_intent)
+    keystore = SpyKeystore(creds)
+    audit = AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32)))
+    if audit_broken:
+
+        def broken(data: bytes) -> None:
+            raise OSError("full")
+
+        audit._write = broken  # type: ignore[method-assign]
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance", "kraken", "hyperliquid"),
+        PolicyHolder(load_document(default_policy_bytes())),
+        keystore,  # type: ignore[arg-type]
+        audit,
+        None,  # type: ignore[arg-type]
+    )
+    req = SignRequest(P, venue, HttpRequest("GET", "/api/v3/account"), wallet_id)
+    try:
+        result: Any = asyncio.run(pipeline.sign(CALLER, req))
+    except Exception as exc:  # noqa: BLE001 - returned for the assertions
+        result = exc
+    path = tmp_path / "audit.log"
+    records = [json.loads(x) for x in path.read_bytes().splitlines()] if path.exists() else []
+    return result, keystore, fake, records
+
+
+def creds() -> VenueCredentials:
+    return VenueCredentials("binance", "k", Secret(b"s"), Secret(b""), {})
+
+
+def test_allowed_request_is_unsealed_signed_and_audited(tmp_path: Path) -> None:
+    handle = creds()
+    result, keystore, fake, records = run(tmp_path, intent(), handle)
+    assert isinstance(result, SignedRequest)
+    assert fake.signed_with == [handle] and keystore.lookups == 1
+    assert result.audit_id == "1"
+    assert records[-1]["decision"] == "allow" and records[-1]["rule"] == "venue.endpoint-allowed"
+
+
+@pytest.mark.parametrize(
+    ("venue_intent", "rule"),
+    [
+        (intent(endpoint=None), "endpoint.not-allowlisted"),
+        (intent(violations=("query: unknown parameter address",)), "request.strict-parse"),
+    ],
+)
+def test_denied_request_never_reaches_the_keystore(
+    tmp_path: Path, venue_intent: VenueRequestIntent, rule: str
+) -> None:
+    result, keystore, fake, records = run(tmp_path, venue_intent, creds())
+    assert isinstance(result, PolicyDeniedError)
+    assert result.metadata["rule_id"] == rule
+    assert keystore.lookups == 0 and fake.signed_with == []
+    assert records[-1]["decision"] == "deny" and records[-1]["rule"] == rule
+
+
+def test_policy_evaluation_error_is_a_deny(tmp_path: Path) -> None:
+    broken = VenueRequestIntent("alice", "live", "binance", "GET", "/", "GET /x", "not-a-class", ())  # type: ignore[arg-type]
+    result, keystore, _, records = run(tmp_path, broken, creds())
+    assert isinstance(result, PolicyDeniedError)
+    assert keystore.lookups == 0
+    assert records[-1]["decision"] == "deny"
+
+
+def test_parse_refusal_is_audited_without_key_lookup(tmp_path: Path) -> None:
+    result, keystore, _, records = run(tmp_path, InvalidRequestError("request.method: bad"))
+    assert isinstance(result, InvalidRequestError)
+    assert keystore.lookups == 0
+    assert records[-1]["decision"] == "refused" and records[-1]["rule"] == "INVALID_REQUEST"
+
+
+def test_no_credentials_after_allow(tmp_path: Path) -> None:
+    result, keystore, fake, records = run(tmp_path, intent(), None)
+    assert isinstance(result, NoCredentialsError)
+    assert keystore.lookups == 1 and fake.signed_with == []
+    assert records[-1]["decision"] == "no-credentials"
+
+
+def test_audit_failure_returns_no_signature(tmp_path: Path) -> None:
+    result, _, fake, _ = run(tmp_path, intent(), creds(), audit_broken=True)
+    assert isinstance(result, AuditUnavailableError)
+    assert len(fake.signed_with) == 1  # signed, then withheld: nothing leaves without a record
+
+
+@pytest.mark.parametrize(
+    ("venue", "wallet_id", "error"),
+    [
+        ("binance", "connected:0xabc", BrowserSignatureRequiredError),
+        ("hyperliquid", "connected:0xabc", BrowserSignatureRequiredError),
+        ("binance", "turnkey:0xabc", InvalidRequestError),
+        ("hyperliquid", "0xabc", InvalidRequestError),
+        ("hyperliquid", "turnkey:0xabc", NotImplementedYetError),
+        ("ftx", "", UnknownVenueError),
+        ("kraken", "", NotImplementedYetError),
+    ],
+)
+def test_routing_errors_before_any_parse(
+    tmp_path: Path, venue: str, wallet_id: str, error: type[Exception]
+) -> None:
+    result, keystore, fake, _ = run(tmp_path, intent(), creds(), venue=venue, wallet_id=wallet_id)
+    assert isinstance(result, error)
+    assert keystore.lookups == 0 and fake.signed_with == []
