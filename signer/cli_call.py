@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -40,8 +41,21 @@ def run_call(args: argparse.Namespace) -> int:
         return 1
     finally:
         ch.close()
-    print_json(MessageToDict(result, preserving_proto_field_name=True))
+    out = MessageToDict(result, preserving_proto_field_name=True)
+    if isinstance(result, signing_service_pb2.SignVenueRequestResponse):
+        _body_as_text(out, result.request.body)
+    print_json(out)
     return 0
+
+
+def _body_as_text(out: dict[str, Any], body: bytes) -> None:
+    """Show the body to send as text (protobuf's JSON mapping would show base64)."""
+    request = out.get("request", {})
+    if "body" in request:
+        try:
+            request["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            request["body_base64"] = request.pop("body")
 
 
 def _read(path: Path | None) -> str:
