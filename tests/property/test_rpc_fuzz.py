@@ -15,7 +15,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from signer._proto.sequence.signer.v1 import common_pb2, credential_service_pb2, signing_service_pb2
@@ -109,6 +109,16 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
     running.stop()
 
 
+def _req(venue: str, method: str, path: str, query: str = "") -> signing_service_pb2.SignVenueRequestRequest:  # fmt: skip
+    return signing_service_pb2.SignVenueRequestRequest(
+        principal=common_pb2.Principal(client_id="alice", mode=common_pb2.MODE_LIVE),
+        venue=venue,
+        request=common_pb2.HttpRequest(method=method, path=path, query=query),
+    )
+
+
+SIGNED: list[str] = []
+
 TYPED = {
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.PERMISSION_DENIED,
@@ -121,6 +131,13 @@ TYPED = {
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(request=requests)
+@example(request=_req("binance", "GET", "/api/v3/account"))
+@example(request=_req("kraken", "POST", "/0/private/Balance"))
+@example(
+    request=_req(
+        "binance", "POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1"
+    )
+)
 def test_random_requests_get_typed_errors_or_allowlisted_signatures(
     daemon: RunningDaemon, request: signing_service_pb2.SignVenueRequestRequest
 ) -> None:
@@ -131,6 +148,7 @@ def test_random_requests_get_typed_errors_or_allowlisted_signatures(
         failure = err
     else:
         event("signed")
+        SIGNED.append(request.venue)
         out = resp.request
         assert (out.method, out.path) in ALLOWED[request.venue]
         assert out.method == request.request.method and out.path == request.request.path
@@ -139,3 +157,8 @@ def test_random_requests_get_typed_errors_or_allowlisted_signatures(
     assert failure.code() in TYPED, (failure.code(), failure.details())
     if failure.code() != grpc.StatusCode.UNIMPLEMENTED:
         assert rpc_reason(failure), failure.details()
+
+
+def test_the_signed_branch_was_exercised() -> None:
+    # Runs after the property test in file order: the explicit examples sign.
+    assert {"binance", "kraken"} <= set(SIGNED)
