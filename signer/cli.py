@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=50051, help="loopback dev port (0: none)")
     call = sub.add_parser("call", help="call a running daemon")
     _call_args(call)
+    health = sub.add_parser("health", help="exit 0 if the daemon reports SERVING")
+    health.add_argument("--target", default="unix:/run/sequence-signer/api.sock")
+    health.add_argument("--timeout", type=float, default=3.0)
     pol = sub.add_parser("policy", help="policy documents")
     pol_sub = pol.add_subparsers(dest="policy_command", required=True)
     check = pol_sub.add_parser("check", help="validate a policy document")
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "dev":
         return _dev(args)
+    if args.command == "health":
+        return _health(args.target, args.timeout)
     if args.command == "call":
         from signer.cli_call import run_call
 
@@ -93,6 +98,24 @@ def _run(config: Config) -> int:
     daemon = Daemon(config)
     asyncio.run(daemon.run())
     return 0
+
+
+def _health(target: str, timeout: float) -> int:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from signer.client import channel
+
+    try:
+        with channel(target) as ch:
+            resp = health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
+    except grpc.RpcError as exc:
+        print(f"unhealthy: {rpc_error_text(exc)}", file=sys.stderr)
+        return 1
+    serving = resp.status == health_pb2.HealthCheckResponse.SERVING
+    print("serving" if serving else "not serving")
+    return 0 if serving else 1
 
 
 def _policy_check(path: Path) -> int:

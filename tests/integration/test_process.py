@@ -62,10 +62,20 @@ def test_serve_with_config_and_sigterm(tmp_path_factory) -> None:  # type: ignor
         assert len(ident.audit_public_key) == 32
         assert oct((d / "api.sock").stat().st_mode & 0o777) == oct(0o600)
         assert oct((d / "state" / "signer.db").stat().st_mode & 0o777) == oct(0o600)
+        health = subprocess.run(
+            [sys.executable, "-m", "signer", "health", "--target", f"unix:{d}/api.sock"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert health.returncode == 0 and health.stdout.strip() == "serving"
     finally:
         out = _stop(proc)
     assert not (d / "api.sock").exists()
     assert "DEV MODE" not in out
+    down = subprocess.run(
+        [sys.executable, "-m", "signer", "health", "--target", f"unix:{d}/api.sock", "--timeout", "1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert down.returncode == 1
 
 
 def test_serve_refuses_plaintext_tcp_outside_dev(tmp_path: Path) -> None:
