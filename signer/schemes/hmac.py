@@ -16,10 +16,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from typing import NoReturn
 
 from signer.errors import InvalidCredentialsError
 from signer.keystore.handles import Secret
+
+# Printable ASCII without leading/trailing space: nothing that could end or fold a header.
+_HEADER_TEXT_RE = re.compile(rb"[\x21-\x7e](?:[\x20-\x7e]{0,510}[\x21-\x7e])?")
 
 
 class _HmacTemplate:
@@ -125,3 +129,24 @@ def kraken_sign(key: HmacSha512, uri_path: bytes, nonce: str, postdata: bytes) -
     """
     inner = hashlib.sha256(nonce.encode("ascii") + postdata).digest()
     return key.base64(uri_path + inner)
+
+
+def header_secret(secret: Secret, field: str = "passphrase") -> str:
+    """A credential the venue's scheme sends in clear in a header.
+
+    OKX (``OK-ACCESS-PASSPHRASE``), Bitget (``ACCESS-PASSPHRASE``) and
+    Polymarket L2 (``POLY_PASSPHRASE``) authenticate with the API passphrase
+    itself next to the HMAC signature, so it must leave the daemon inside the
+    signed request. SECURITY: this is the only accessor that turns such a
+    secret into text; it refuses anything but 1-512 printable ASCII characters
+    (no CR/LF), so the value cannot split or inject headers.
+
+    Raises:
+        InvalidCredentialsError: the stored value is not header-safe (names ``field`` only).
+    """
+    raw = secret.expose()
+    if not _HEADER_TEXT_RE.fullmatch(raw):
+        raise InvalidCredentialsError(
+            f"{field}: must be 1-512 printable ASCII characters", field=field
+        )
+    return raw.decode("ascii")
