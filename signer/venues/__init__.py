@@ -11,10 +11,17 @@ if TYPE_CHECKING:
 
 def build_venues(config: Config) -> dict[str, Venue]:
     """The venues this build can sign for, configured."""
+    from signer.venues import bitget, bitmart, bybit, coinbase, cryptocom, kalshi, kraken, okx
     from signer.venues.binance import BinanceVenue
-    from signer.venues.kraken import VENUE as KRAKEN
 
     return {
-        "kraken": KRAKEN,
+        "kraken": kraken.VENUE,
         "binance": BinanceVenue(recv_window_ms=config.binance_recv_window_ms),
+        "coinbase": coinbase.VENUE,
+        "okx": okx.VENUE,
+        "bitget": bitget.VENUE,
+        "bybit": bybit.VENUE,
+        "bitmart": bitmart.VENUE,
+        "cryptocom": cryptocom.VENUE,
+        "kalshi": kalshi.VENUE,
     }

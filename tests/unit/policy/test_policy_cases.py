@@ -10,7 +10,12 @@ from policy.document import default_document_bytes, load_document
 from policy.engine import RULE_ENGINE_ERROR, RULE_IDS
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "policy_cases"
-DEFAULT_FILES = ("default_binance.toml", "default_kraken.toml", "default_other_venues.toml")
+DEFAULT_FILES = (
+    "default_binance.toml",
+    "default_exchanges.toml",
+    "default_kraken.toml",
+    "default_other_venues.toml",
+)
 
 
 def _all_cases() -> list[DecisionCase]:
@@ -37,11 +42,14 @@ def test_cases_cover_every_rule_and_every_allow() -> None:
         for case in cases
         if case.expect_allowed
     }
+    # Every (venue, mode, class) the shipped document enables has an allow case, and nothing else.
+    document = load_document(default_document_bytes())
     assert allowed == {
-        (venue, mode, cls)
-        for venue, modes in (("kraken", ("live",)), ("binance", ("live", "sandbox")))
-        for mode in modes
-        for cls in ("trade", "cancel", "read")
+        (venue.venue, mode, str(cls))
+        for venue in document.venues
+        if venue.enabled
+        for mode in venue.modes
+        for cls in venue.classes
     }
     assert any(
         (c.intent.venue, c.intent.mode, c.rule_id) == ("kraken", "sandbox", "venue.mode-disabled")
