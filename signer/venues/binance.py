@@ -304,6 +304,15 @@ class BinanceVenue:
         method, path = P.check_method(request.method), P.check_path(request.path)
         host = P.resolve_host(NAME, HOSTS, principal.mode, request.host)
         headers = P.check_headers(request.headers)
+        endpoint = next(
+            (e for e in ENDPOINTS if e.method == method and P.match_template(path, e.path)), None
+        )
+        if endpoint is None:
+            # SECURITY: an unlisted endpoint is denied as such (and audited), whatever
+            # its parameters look like; its body is not even parsed.
+            return ParsedRequest(
+                P.make_intent(principal, NAME, request, None, list(headers.violations)), host, None
+            )
         query = P.parse_form(request.query, where="request.query")
         body = P.parse_form(request.body, where="request.body", limit=P.MAX_BODY_BYTES)
         violations = list(headers.violations)
@@ -317,13 +326,6 @@ class BinanceVenue:
             violations.append("GET requests carry their parameters in the query only")
         if body:
             violations += P.content_type_violations(headers.content_type, FORM)
-        endpoint = next(
-            (e for e in ENDPOINTS if e.method == method and P.match_template(path, e.path)), None
-        )
-        if endpoint is None:
-            return ParsedRequest(
-                P.make_intent(principal, NAME, request, None, violations), host, None
-            )
         params = query + body
         violations += SCHEMAS[endpoint.key].validate(params)
         detail = BinanceDetail(method, path, params, headers.passthrough)

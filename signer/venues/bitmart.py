@@ -239,16 +239,18 @@ class BitMartVenue:
         method, path = P.check_method(request.method), P.check_path(request.path)
         host = P.resolve_host(NAME, HOSTS, principal.mode, request.host)
         headers = P.check_headers(request.headers)
-        params, violations = _split_params(method, request)
-        violations = [*headers.violations, *violations]
-        violations += P.content_type_violations(headers.content_type, JSON)
         endpoint = next(
             (e for e in ENDPOINTS if e.method == method and P.match_template(path, e.path)), None
         )
         if endpoint is None:
+            # SECURITY: an unlisted endpoint is denied as such (and audited), whatever
+            # its parameters look like; its body is not even parsed.
             return ParsedRequest(
-                P.make_intent(principal, NAME, request, None, violations), host, None
+                P.make_intent(principal, NAME, request, None, list(headers.violations)), host, None
             )
+        params, violations = _split_params(method, request)
+        violations = [*headers.violations, *violations]
+        violations += P.content_type_violations(headers.content_type, JSON)
         violations += SCHEMAS[endpoint.key].validate(params)
         detail = BitMartDetail(method, path, tuple(params), headers.passthrough)
         matched = (endpoint.key, endpoint.endpoint_class)
