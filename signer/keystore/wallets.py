@@ -157,7 +157,12 @@ class WalletStore:
         rows = self._store._read(
             "SELECT * FROM link_challenges WHERE message_sha256 = ?", (message_sha256,)
         )
-        return Challenge(*rows[0][:6], bool(rows[0][6])) if rows else None
+        if not rows:
+            return None
+        r = rows[0]
+        return Challenge(
+            str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5]), bool(r[6])
+        )
 
     def link(self, principal: Principal, challenge: Challenge, label: str) -> WalletRecord:
         """Consume ``challenge`` and register its address, in one transaction."""
