@@ -15,11 +15,13 @@ from signer.config import Config
 from signer.credentials import CredentialManager
 from signer.domain import VENUES
 from signer.keystore import Keystore, MasterKey, Store
+from signer.keystore.wallets import WalletStore
 from signer.pipeline import DaemonClock, Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
 from signer.server.server import Listeners
 from signer.services import Services
 from signer.venues import build_venues
+from signer.wallets import WalletManager
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ class Daemon:
             master = MasterKey.generate_dev(config.state_dir / "master.key")
         else:  # pragma: no cover - parse_config refuses this
             raise ValueError("master_key_file is required outside dev mode")
-        self.keystore = Keystore(Store(config.db_path), master, config.keystore_cache_size)
+        self.store = Store(config.db_path)
+        self.keystore = Keystore(self.store, master, config.keystore_cache_size)
         self.sealing = SealingKey(self.keystore.daemon_secret("sealing-x25519", new_seed))
         self.audit_signer = AuditSigner(self.keystore.daemon_secret("audit-ed25519", new_seed))
         self.audit = AuditLog(config.audit_path, self.audit_signer)
@@ -66,6 +69,9 @@ class Daemon:
             audit=self.audit,
             sealing=self.sealing,
             audit_signer=self.audit_signer,
+            wallets=WalletManager(
+                WalletStore(self.store, master), self.audit, config.link_domain, config.link_ttl_s
+            ),
         )
         self.listeners = Listeners(config, self.services)
 

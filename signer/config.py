@@ -96,6 +96,8 @@ class Config:
     binance_recv_window_ms: int = 5000
     keystore_cache_size: int = 10_000
     log_level: str = "INFO"
+    link_domain: str = "sequence.local"
+    link_ttl_s: int = 600
 
     @property
     def db_path(self) -> Path:
@@ -119,7 +121,8 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a config mapping (paths relative to ``base``)."""
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
-        "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level",
+        "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
+        "link_ttl_s",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -157,6 +160,8 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         binance_recv_window_ms=recv,
         keystore_cache_size=_typed(raw, "keystore_cache_size", int, 10_000),
         log_level=_typed(raw, "log_level", str, "INFO"),
+        link_domain=_link_domain(_typed(raw, "link_domain", str, "sequence.local")),
+        link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
     )
 
 
@@ -199,6 +204,20 @@ def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
     if not isinstance(mode, int) or mode & ~0o770:
         raise ConfigError(f"{where}.socket_mode: must be an integer without world bits")
     return ListenerConfig(kind, address, role, mode, **files)
+
+
+def _link_domain(value: str) -> str:
+    # SECURITY: the domain is shown to users in their wallet's sign-in prompt.
+    if not value or len(value) > 253 or not all(c.isalnum() or c in ".-:" for c in value):
+        raise ConfigError("link_domain: must be a host name (letters, digits, '.', '-', ':port')")
+    return value
+
+
+def _bounded(raw: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value: int = _typed(raw, key, int, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: must be {low}-{high}")
+    return value
 
 
 def _role(value: Any, where: str) -> Role:

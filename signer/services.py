@@ -8,6 +8,7 @@ from signer.audit import AuditLog
 from signer.credentials import CredentialManager
 from signer.pipeline import Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner, SealingKey
+from signer.wallets import WalletManager
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +19,4 @@ class Services:
     audit: AuditLog
     sealing: SealingKey
     audit_signer: AuditSigner
+    wallets: WalletManager

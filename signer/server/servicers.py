@@ -33,6 +33,7 @@ from signer._proto.sequence.signer.v1 import (
 )
 from signer.domain import Caller, CredentialFields, Role
 from signer.errors import InvalidRequestError, NotImplementedYetError, SignerError
+from signer.keystore.wallets import WalletRecord
 from signer.server import convert
 from signer.server.auth import CallerResolver, require
 from signer.server.handlers import check_decoded, generic_handler
@@ -241,16 +242,75 @@ def _unimplemented(name: str) -> Callable[..., Awaitable[Any]]:
     return method
 
 
-class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
-    """Declared by the contract; served by later work (issue 4)."""
+def _wallet(record: WalletRecord) -> wallet_service_pb2.Wallet:
+    created = Timestamp()
+    created.FromSeconds(record.created_at)
+    return wallet_service_pb2.Wallet(
+        wallet_id=record.wallet_id,
+        address=record.address,
+        role=record.role,
+        signer_backend="turnkey" if record.role == "trading" else "connected",
+        status=record.status,
+        can_trade_api=record.role == "trading",
+        label=record.label,
+        created_at=created,
+    )
 
-    ListWallets = _unimplemented("ListWallets")
-    GetTradingWallet = _unimplemented("GetTradingWallet")
-    GetDefaultWallet = _unimplemented("GetDefaultWallet")
-    CreateTradingWallet = _unimplemented("CreateTradingWallet")
-    GetLinkChallenge = _unimplemented("GetLinkChallenge")
-    LinkConnectedWallet = _unimplemented("LinkConnectedWallet")
-    UnlinkConnectedWallet = _unimplemented("UnlinkConnectedWallet")
+
+class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
+    @_rpc(Role.API)
+    async def ListWallets(
+        self, caller: Caller, req: wallet_service_pb2.ListWalletsRequest, ctx: Ctx
+    ) -> wallet_service_pb2.ListWalletsResponse:
+        wallets = self.s.wallets.list(convert.principal(req))
+        return wallet_service_pb2.ListWalletsResponse(wallets=[_wallet(w) for w in wallets])
+
+    @_rpc(Role.API)
+    async def GetTradingWallet(
+        self, caller: Caller, req: wallet_service_pb2.GetTradingWalletRequest, ctx: Ctx
+    ) -> wallet_service_pb2.GetTradingWalletResponse:
+        wallet = self.s.wallets.trading(convert.principal(req))
+        return wallet_service_pb2.GetTradingWalletResponse(wallet=_wallet(wallet))
+
+    @_rpc(Role.API)
+    async def GetDefaultWallet(
+        self, caller: Caller, req: wallet_service_pb2.GetDefaultWalletRequest, ctx: Ctx
+    ) -> wallet_service_pb2.GetDefaultWalletResponse:
+        wallet = self.s.wallets.trading(convert.principal(req))
+        return wallet_service_pb2.GetDefaultWalletResponse(wallet=_wallet(wallet))
+
+    @_rpc(Role.API)
+    async def CreateTradingWallet(
+        self, caller: Caller, req: wallet_service_pb2.CreateTradingWalletRequest, ctx: Ctx
+    ) -> wallet_service_pb2.CreateTradingWalletResponse:
+        wallet = await self.s.wallets.create_trading(caller, convert.principal(req), req.label)
+        return wallet_service_pb2.CreateTradingWalletResponse(wallet=_wallet(wallet))
+
+    @_rpc(Role.API)
+    async def GetLinkChallenge(
+        self, caller: Caller, req: wallet_service_pb2.GetLinkChallengeRequest, ctx: Ctx
+    ) -> wallet_service_pb2.GetLinkChallengeResponse:
+        message, expires = await self.s.wallets.challenge(
+            convert.principal(req), req.address, req.chain_id
+        )
+        return wallet_service_pb2.GetLinkChallengeResponse(message=message, expires_at=expires)
+
+    @_rpc(Role.API)
+    async def LinkConnectedWallet(
+        self, caller: Caller, req: wallet_service_pb2.LinkConnectedWalletRequest, ctx: Ctx
+    ) -> wallet_service_pb2.LinkConnectedWalletResponse:
+        wallet = await self.s.wallets.link(
+            caller, convert.principal(req), req.message, bytes(req.signature)
+        )
+        return wallet_service_pb2.LinkConnectedWalletResponse(wallet=_wallet(wallet))
+
+    @_rpc(Role.API)
+    async def UnlinkConnectedWallet(
+        self, caller: Caller, req: wallet_service_pb2.UnlinkConnectedWalletRequest, ctx: Ctx
+    ) -> wallet_service_pb2.UnlinkConnectedWalletResponse:
+        removed = await self.s.wallets.unlink(caller, convert.principal(req), req.address)
+        return wallet_service_pb2.UnlinkConnectedWalletResponse(unlinked=removed)
+
     Withdraw = _unimplemented("Withdraw")
     SignTransaction = _unimplemented("SignTransaction")
 

@@ -320,11 +320,9 @@ def test_mtls_refuses_missing_or_foreign_client_cert(daemon: RunningDaemon, pki:
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_wallet_rpcs_unimplemented(daemon: RunningDaemon) -> None:
+def test_withdraw_rpcs_unimplemented(daemon: RunningDaemon) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        daemon.api().wallets.ListWallets(
-            wallet_service_pb2.ListWalletsRequest(principal=principal())
-        )
+        daemon.api().wallets.Withdraw(wallet_service_pb2.WithdrawRequest(principal=principal()))
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
