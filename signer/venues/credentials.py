@@ -41,10 +41,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from eth_hash.auto import keccak
 
 from signer.domain import CredentialFields
 from signer.errors import InvalidCredentialsError, UnknownVenueError
+from signer.schemes.secp256k1 import keccak256 as keccak
 
 MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
     {"api_key": 512, "api_secret": 16384, "passphrase": 512, "extra_json": 16384}
