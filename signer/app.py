@@ -54,6 +54,7 @@ class Daemon:
         self.audit_signer = AuditSigner(self.keystore.daemon_secret("audit-ed25519", new_seed))
         self.audit = AuditLog(config.audit_path, self.audit_signer)
         self.policy = PolicyHolder(load_policy(config))
+        self.wallet_store = WalletStore(self.store, master)
         self.pipeline = Pipeline(
             build_venues(config),
             VENUES,
@@ -61,6 +62,7 @@ class Daemon:
             self.keystore,
             self.audit,
             DaemonClock(self.keystore),
+            self.wallet_store,
         )
         self.services = Services(
             pipeline=self.pipeline,
@@ -70,7 +72,7 @@ class Daemon:
             sealing=self.sealing,
             audit_signer=self.audit_signer,
             wallets=WalletManager(
-                WalletStore(self.store, master), self.audit, config.link_domain, config.link_ttl_s
+                self.wallet_store, self.audit, config.link_domain, config.link_ttl_s
             ),
         )
         self.listeners = Listeners(config, self.services)

@@ -30,11 +30,14 @@ from signer.errors import (
     InvalidRequestError,
     NoCredentialsError,
     NotImplementedYetError,
+    NoTradingWalletError,
     PolicyDeniedError,
     SignerError,
     UnknownVenueError,
 )
 from signer.keystore import Keystore
+from signer.keystore.handles import VenueCredentials
+from signer.keystore.wallets import WalletStore
 from signer.venues.base import ParsedRequest, Venue
 
 DEX_VENUES = frozenset({"hyperliquid", "polymarket"})
@@ -78,6 +81,7 @@ class Pipeline:
         keystore: Keystore,
         audit: AuditLog,
         clock: DaemonClock,
+        wallets: WalletStore | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -85,6 +89,7 @@ class Pipeline:
         self._keystore = keystore
         self._audit = audit
         self._clock = clock
+        self._wallets = wallets
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
@@ -98,13 +103,39 @@ class Pipeline:
         if not decision.allowed:
             await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
             raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
-        creds = self._keystore.credentials(req.principal, venue.name)
-        if creds is None:
-            await self._record(caller, req, parsed, "no-credentials", decision.rule_id)
-            raise NoCredentialsError(f"no {venue.name} credentials stored for this principal")
+        try:
+            creds = self._signer_for(req, venue.name)
+        except SignerError as exc:
+            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
+            raise
         signed = venue.sign(parsed, creds, self._clock)
         head = await self._record(caller, req, parsed, "allow", decision.rule_id)
         return replace(signed, audit_id=str(head.seq))
+
+    def _signer_for(self, req: SignRequest, venue: str) -> VenueCredentials:
+        """The key this (allowed) request is signed with (DESIGN.md ``wallet_id`` routing).
+
+        Omitted: the venue's stored credentials, else (on-chain venues) the
+        trading wallet. ``turnkey:<address>``: the principal's trading wallet,
+        which must have that address.
+        """
+        if not req.wallet_id:
+            creds = self._keystore.credentials(req.principal, venue)
+            if creds is not None or venue not in DEX_VENUES:
+                if creds is None:
+                    raise NoCredentialsError(f"no {venue} credentials stored for this principal")
+                return creds
+        wallet = self._wallets.trading(req.principal) if self._wallets else None
+        if wallet is None:
+            raise NoTradingWalletError("no trading wallet exists for this principal")
+        if req.wallet_id and req.wallet_id != wallet.wallet_id:
+            raise InvalidRequestError(
+                "wallet_id does not name this principal's trading wallet", field="wallet_id"
+            )
+        handle = self._wallets.trading_handle(req.principal, venue) if self._wallets else None
+        if handle is None:
+            raise NoTradingWalletError("no trading wallet exists for this principal")
+        return handle
 
     def evaluate(self, req: SignRequest) -> Decision:
         """The decision ``sign`` would take, without touching a key or the audit log."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from signer.domain import Principal
 from signer.errors import PolicyDeniedError, StorageError, TradingWalletExistsError
-from signer.keystore.handles import Secret
+from signer.keystore.handles import Secret, VenueCredentials
 from signer.keystore.sealing import MasterKey, RecordAad, open_sealed, seal
 from signer.keystore.store import Store
 
@@ -141,6 +141,24 @@ class WalletStore:
         version, rec = found
         aad = RecordAad(WALLET, wallet.client_id, wallet.mode, wallet.address, version)
         return Secret(open_sealed(self._master, rec, aad))
+
+    def trading_handle(self, principal: Principal, venue: str) -> VenueCredentials | None:
+        """The trading wallet as a venue credential handle (after a policy allow).
+
+        Hyperliquid reads the signer from ``api_key``/``secret``; Polymarket
+        from ``extra["signer_private_key"]``. The key is "0x" + hex text, the
+        form ``signer/venues/credentials.py`` stores for both venues.
+        """
+        wallet = self.trading(principal)
+        key = self.trading_key(principal) if wallet is not None else None
+        if wallet is None or key is None:
+            return None
+        text = "0x" + key.expose().hex()
+        key.wipe()
+        if venue == "polymarket":
+            extra = {"signer_private_key": Secret(text)}
+            return VenueCredentials(venue, "", Secret(b""), Secret(b""), extra)
+        return VenueCredentials(venue, wallet.address, Secret(text), Secret(b""), {})
 
     def put_challenge(self, challenge: Challenge) -> None:
         with self._store._write() as cur:

@@ -20,6 +20,7 @@ from signer.errors import (
     InvalidRequestError,
     NoCredentialsError,
     NotImplementedYetError,
+    NoTradingWalletError,
     PolicyDeniedError,
     UnknownVenueError,
 )
@@ -179,3 +180,67 @@ def test_routing_errors_before_any_parse(
     result, keystore, fake, _ = run(tmp_path, intent(), creds(), venue=venue, wallet_id=wallet_id)
     assert isinstance(result, error)
     assert keystore.lookups == 0 and fake.signed_with == []
+
+
+class FakeWallets:
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+        self.handles = 0
+
+    def trading(self, principal: Principal) -> Any:
+        if self.address is None:
+            return None
+        return type("W", (), {"wallet_id": f"turnkey:{self.address}", "address": self.address})()
+
+    def trading_handle(self, principal: Principal, venue: str) -> VenueCredentials | None:
+        self.handles += 1
+        return VenueCredentials(venue, self.address or "", Secret(b"k"), Secret(b""), {})
+
+
+def run_dex(
+    tmp_path: Path, stored: VenueCredentials | None, wallet: str | None, wallet_id: str = ""
+) -> tuple[Any, FakeVenue, FakeWallets]:
+    fake = FakeVenue(intent())
+    fake.name = "hyperliquid"
+    wallets = FakeWallets(wallet)
+    pipeline = Pipeline(
+        {"hyperliquid": fake},  # type: ignore[dict-item]
+        ("hyperliquid",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        SpyKeystore(stored),  # type: ignore[arg-type]
+        AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32))),
+        None,  # type: ignore[arg-type]
+        wallets,  # type: ignore[arg-type]
+    )
+    # The fake venue's intent is an allowed binance read, so only the routing differs.
+    req = SignRequest(P, "hyperliquid", HttpRequest("GET", "/api/v3/account"), wallet_id)
+    try:
+        result: Any = asyncio.run(pipeline.sign(CALLER, req))
+    except Exception as exc:  # noqa: BLE001 - returned for the assertions
+        result = exc
+    return result, fake, wallets
+
+
+def test_dex_prefers_stored_credentials(tmp_path: Path) -> None:
+    stored = creds()
+    result, fake, wallets = run_dex(tmp_path, stored, "0xW")
+    assert isinstance(result, SignedRequest) and fake.signed_with == [stored]
+    assert wallets.handles == 0
+
+
+def test_dex_falls_back_to_the_trading_wallet(tmp_path: Path) -> None:
+    result, fake, wallets = run_dex(tmp_path, None, "0xW")
+    assert isinstance(result, SignedRequest)
+    assert [c.api_key for c in fake.signed_with] == ["0xW"] and wallets.handles == 1
+
+
+def test_dex_turnkey_wallet_id_must_be_the_principals(tmp_path: Path) -> None:
+    ok, fake, _ = run_dex(tmp_path, creds(), "0xW", wallet_id="turnkey:0xW")
+    assert isinstance(ok, SignedRequest) and fake.signed_with[0].api_key == "0xW"
+    other, fake, _ = run_dex(tmp_path, None, "0xW", wallet_id="turnkey:0xOther")
+    assert isinstance(other, InvalidRequestError) and fake.signed_with == []
+
+
+def test_dex_without_credentials_or_wallet(tmp_path: Path) -> None:
+    result, fake, _ = run_dex(tmp_path, None, None)
+    assert isinstance(result, NoTradingWalletError) and fake.signed_with == []
