@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from policy._toml_lines import PathPart, find_line, format_path
+from policy.chains import ChainPolicy, load_chains
 from policy.intents import EndpointClass
 
 KNOWN_VENUES: tuple[str, ...] = (
@@ -128,6 +129,11 @@ class PolicyDocument:
     venues: tuple[VenuePolicy, ...]
     raw: bytes = field(repr=False)
     sha256: str
+    chains: tuple[ChainPolicy, ...] = ()
+
+    def chain(self, chain: str) -> ChainPolicy | None:
+        """The policy for ``chain``, or None when the document does not name it."""
+        return next((entry for entry in self.chains if entry.chain == chain), None)
 
     def venue(self, venue: str) -> VenuePolicy | None:
         """The policy for ``venue``, or None when the document does not name it."""
@@ -219,7 +225,7 @@ def load_document(data: bytes) -> PolicyDocument:
         # this is the backstop.
         raise PolicyDocumentError("invalid TOML: nesting too deep") from None
     check = _Checker(text)
-    check.keys(tree, (), ("version", "venues"))
+    check.keys(tree, (), ("version", "venues", "chains"))
     version = tree.get("version")
     # SECURITY: bool is an int subclass; `version = true` must not read as 1.
     if type(version) is not int or not 1 <= version <= MAX_VERSION:
@@ -231,7 +237,8 @@ def load_document(data: bytes) -> PolicyDocument:
         if venue not in KNOWN_VENUES:
             raise check.fail(("venues", venue), f"unknown venue {display(venue)}")
     loaded = tuple(_load_venue(check, venue, table) for venue, table in venues.items())
-    return PolicyDocument(version, loaded, data, hashlib.sha256(data).hexdigest())
+    chains = load_chains(check, tree.get("chains", {}))
+    return PolicyDocument(version, loaded, data, hashlib.sha256(data).hexdigest(), chains)
 
 
 # --- I/O helpers (the only functions in policy/ that read anything) -------------

@@ -22,6 +22,7 @@ from signer.server.server import Listeners
 from signer.services import Services
 from signer.venues import build_venues
 from signer.wallets import WalletManager
+from signer.withdraw import WithdrawService
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Daemon:
             wallets=WalletManager(
                 self.wallet_store, self.audit, config.link_domain, config.link_ttl_s
             ),
+            withdrawals=WithdrawService(self.wallet_store, self.policy, self.audit),
         )
         self.listeners = Listeners(config, self.services)
 

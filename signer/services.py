@@ -9,6 +9,7 @@ from signer.credentials import CredentialManager
 from signer.pipeline import Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner, SealingKey
 from signer.wallets import WalletManager
+from signer.withdraw import WithdrawService
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +21,4 @@ class Services:
     sealing: SealingKey
     audit_signer: AuditSigner
     wallets: WalletManager
+    withdrawals: WithdrawService

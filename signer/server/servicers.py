@@ -39,6 +39,7 @@ from signer.server.auth import CallerResolver, require
 from signer.server.handlers import check_decoded, generic_handler
 from signer.server.status import internal_error, status_for
 from signer.services import Services
+from signer.withdraw import WithdrawRequest
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R")
@@ -311,7 +312,29 @@ class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
         removed = await self.s.wallets.unlink(caller, convert.principal(req), req.address)
         return wallet_service_pb2.UnlinkConnectedWalletResponse(unlinked=removed)
 
-    Withdraw = _unimplemented("Withdraw")
+    @_rpc(Role.API)
+    async def Withdraw(
+        self, caller: Caller, req: wallet_service_pb2.WithdrawRequest, ctx: Ctx
+    ) -> wallet_service_pb2.WithdrawResponse:
+        signed = await self.s.withdrawals.withdraw(
+            caller,
+            WithdrawRequest(
+                convert.principal(req), req.chain, req.token, req.amount, req.recipient,
+                req.tx.nonce, req.tx.max_fee_per_gas, req.tx.max_priority_fee_per_gas,
+                req.tx.gas_limit,
+            ),
+        )  # fmt: skip
+        fields = signed.fields
+        return wallet_service_pb2.WithdrawResponse(
+            transaction=wallet_service_pb2.SignedTransaction(
+                raw_transaction=signed.raw,
+                tx_hash=signed.tx_hash,
+                chain_id=fields.chain_id,
+                nonce=fields.nonce,
+                **{"from": signed.from_address, "to": fields.to_address},
+            )
+        )
+
     SignTransaction = _unimplemented("SignTransaction")
 
 

@@ -1,0 +1,78 @@
+"""Withdraw decisions: funds leave the trading wallet only to a proven wallet of
+the same principal, on an enabled chain of the principal's mode, under the gas caps.
+
+Rule ids (stable; tests and audit records refer to them):
+
+=================================  =====  ==========================================
+``withdraw.chain-disabled``        deny   the chain is absent or ``enabled = false``
+``withdraw.mode-mismatch``         deny   a sandbox principal on a live chain or back
+``withdraw.recipient-not-linked``  deny   the recipient is not a connected wallet of
+                                          this principal (DESIGN.md invariant 4)
+``withdraw.gas-cap``               deny   a gas field exceeds the chain's cap
+``withdraw.to-linked-wallet``      allow  every check above passed
+``engine.error``                   deny   evaluation raised
+=================================  =====  ==========================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy.decision import Decision
+from policy.document import PolicyDocument
+
+RULE_CHAIN_DISABLED = "withdraw.chain-disabled"
+RULE_MODE_MISMATCH = "withdraw.mode-mismatch"
+RULE_NOT_LINKED = "withdraw.recipient-not-linked"
+RULE_GAS_CAP = "withdraw.gas-cap"
+RULE_ALLOWED = "withdraw.to-linked-wallet"
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawIntent:
+    """A withdrawal as the policy sees it (amounts in base units, gas in wei)."""
+
+    client_id: str
+    mode: str
+    chain: str
+    chain_mode: str
+    token: str
+    amount: int
+    recipient: str
+    recipient_linked: bool
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    gas_limit: int
+
+
+def decide_withdraw(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
+    """Never raises; any failure is a deny."""
+    try:
+        return _decide(document, intent)
+    except Exception:  # noqa: BLE001 - SECURITY: an evaluation error is a deny
+        return Decision.deny("engine.error", "policy evaluation failed")
+
+
+def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
+    chain = document.chain(intent.chain)
+    if chain is None or not chain.enabled:
+        return Decision.deny(RULE_CHAIN_DISABLED, f"chain {intent.chain} is not enabled")
+    if intent.chain_mode != intent.mode:
+        return Decision.deny(
+            RULE_MODE_MISMATCH, f"a {intent.mode} principal cannot send on {intent.chain}"
+        )
+    if intent.recipient_linked is not True:
+        return Decision.deny(
+            RULE_NOT_LINKED, f"{intent.recipient} is not a connected wallet of this principal"
+        )
+    checks = (
+        (intent.max_fee_per_gas, chain.max_fee_per_gas_wei, "max_fee_per_gas"),
+        (intent.max_priority_fee_per_gas, chain.max_priority_fee_per_gas_wei, "priority fee"),
+        (intent.gas_limit, chain.max_gas_limit, "gas_limit"),
+    )
+    for value, cap, name in checks:
+        if not 0 <= value <= cap:
+            return Decision.deny(
+                RULE_GAS_CAP, f"{name} {value} exceeds the cap {cap} on {intent.chain}"
+            )
+    return Decision.allow(RULE_ALLOWED, f"to connected wallet {intent.recipient}")
