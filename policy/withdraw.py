@@ -6,8 +6,13 @@ Rule ids (stable; tests and audit records refer to them):
 =================================  =====  ==========================================
 ``withdraw.chain-disabled``        deny   the chain is absent or ``enabled = false``
 ``withdraw.mode-mismatch``         deny   a sandbox principal on a live chain or back
+``call.not-allowlisted``           deny   SignTransaction calldata that is not a
+                                          plain value send or an ERC-20 transfer /
+                                          transferFrom (approve, permit, unknown)
 ``withdraw.recipient-not-linked``  deny   the recipient is not a connected wallet of
-                                          this principal (DESIGN.md invariant 4)
+                                          this principal (DESIGN.md invariant 4) nor
+                                          the Hyperliquid bridge (a deposit there is
+                                          credited to the sender's own account)
 ``withdraw.gas-cap``               deny   a gas field exceeds the chain's cap
 ``withdraw.to-linked-wallet``      allow  every check above passed
 ``engine.error``                   deny   evaluation raised
@@ -24,6 +29,8 @@ from policy.document import PolicyDocument
 RULE_CHAIN_DISABLED = "withdraw.chain-disabled"
 RULE_MODE_MISMATCH = "withdraw.mode-mismatch"
 RULE_NOT_LINKED = "withdraw.recipient-not-linked"
+RULE_CALL = "call.not-allowlisted"
+ALLOWED_CALLS = frozenset({"native", "transfer", "transferFrom"})
 RULE_GAS_CAP = "withdraw.gas-cap"
 RULE_ALLOWED = "withdraw.to-linked-wallet"
 
@@ -43,6 +50,8 @@ class WithdrawIntent:
     max_fee_per_gas: int
     max_priority_fee_per_gas: int
     gas_limit: int
+    call: str = "transfer"
+    recipient_is_bridge: bool = False
 
 
 def decide_withdraw(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
@@ -61,7 +70,9 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
         return Decision.deny(
             RULE_MODE_MISMATCH, f"a {intent.mode} principal cannot send on {intent.chain}"
         )
-    if intent.recipient_linked is not True:
+    if intent.call not in ALLOWED_CALLS:
+        return Decision.deny(RULE_CALL, f"{intent.call[:40]} calls are not signable")
+    if intent.recipient_linked is not True and intent.recipient_is_bridge is not True:
         return Decision.deny(
             RULE_NOT_LINKED, f"{intent.recipient} is not a connected wallet of this principal"
         )

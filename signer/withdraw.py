@@ -15,17 +15,31 @@ burn the wallet's native balance; the chain must belong to the principal's mode.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from policy.withdraw import WithdrawIntent, decide_withdraw
 from signer.audit import AuditLog
 from signer.domain import Caller, Principal
-from signer.errors import InvalidRequestError, NoTradingWalletError, PolicyDeniedError, SignerError
+from signer.errors import (
+    BrowserSignatureRequiredError,
+    InvalidRequestError,
+    NoTradingWalletError,
+    PolicyDeniedError,
+    SignerError,
+)
 from signer.evm import tx as evm_tx
 from signer.evm.address import parse_address, to_checksum
 from signer.evm.amounts import to_base_units
-from signer.evm.calldata import encode_transfer
-from signer.evm.chains import chain_by_name
+from signer.evm.calldata import (
+    Erc20Approve,
+    Erc20Transfer,
+    Erc20TransferFrom,
+    decode_erc20_call,
+    encode_transfer,
+)
+from signer.evm.chains import chain_by_id, chain_by_name
+from signer.evm.tokens import HYPERLIQUID_BRIDGE2, token_by_contract
 from signer.evm.tokens import token as find_token
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.pipeline import PolicyHolder
@@ -54,23 +68,33 @@ class WithdrawService:
         self._audit = audit
 
     async def withdraw(self, caller: Caller, req: WithdrawRequest) -> evm_tx.SignedTransaction:
+        """Withdraw: a native or ERC-20 transfer to a connected wallet."""
+        return await self._run(caller, req.principal, "withdraw", lambda: self._parse(req))
+
+    async def _run(
+        self,
+        caller: Caller,
+        principal: Principal,
+        action: str,
+        parse: Callable[[], tuple[WithdrawIntent, evm_tx.Eip1559Fields]],
+    ) -> evm_tx.SignedTransaction:
+        """Parse, decide (before any key), sign, audit; refusals are audited too."""
         intent: WithdrawIntent | None = None
         try:
-            intent, fields = self._parse(req)
+            intent, fields = parse()
             decision = decide_withdraw(self._policy.document, intent)
             if not decision.allowed:
                 reason = decision.reasons[0] if decision.reasons else "not allowed"
                 raise PolicyDeniedError(
                     f"denied by policy rule {decision.rule_id}: {reason}", rule_id=decision.rule_id
                 )
-            signed = self._sign(req.principal, fields)
+            signed = self._sign(principal, fields)
         except SignerError as exc:
-            await self._record(
-                caller, req, intent, "deny", exc.metadata.get("rule_id", str(exc.reason or ""))
-            )
+            rule = exc.metadata.get("rule_id", str(exc.reason or ""))
+            await self._record(caller, principal, action, intent, "deny", rule)
             raise
         await self._record(
-            caller, req, intent, "allow", "withdraw.to-linked-wallet", signed.tx_hash
+            caller, principal, action, intent, "allow", decision.rule_id, signed.tx_hash
         )
         return signed
 
@@ -91,6 +115,7 @@ class WithdrawService:
         intent = WithdrawIntent(
             req.principal.client_id, req.principal.mode.value, chain.name, chain.mode.value,
             token.symbol, amount, recipient, linked, max_fee, tip, req.gas_limit,
+            "native" if token.address is None else "transfer",
         )  # fmt: skip
         if token.address is None:  # the native gas token moves as value
             to, value, data = recipient_raw, amount, b""
@@ -98,6 +123,52 @@ class WithdrawService:
             to, value, data = parse_address(token.address), 0, encode_transfer(recipient, amount)
         fields = evm_tx.Eip1559Fields(
             chain.chain_id, req.nonce, tip, max_fee, req.gas_limit, to, value, data
+        )
+        return intent, fields
+
+    async def sign_transaction(
+        self, caller: Caller, req: ContractCallRequest
+    ) -> evm_tx.SignedTransaction:
+        """SignTransaction: an allowlisted call from the trading wallet (see ``describe_call``)."""
+
+        def parse() -> tuple[WithdrawIntent, evm_tx.Eip1559Fields]:
+            if req.wallet_id.startswith("connected:"):
+                raise BrowserSignatureRequiredError(
+                    "connected wallets are signed in the browser, not by the daemon"
+                )
+            wallet = self._wallets.trading(req.principal)
+            if req.wallet_id and (wallet is None or req.wallet_id != wallet.wallet_id):
+                raise InvalidRequestError(
+                    "wallet_id does not name this principal's trading wallet", field="wallet_id"
+                )
+            return self._parse_call(req)
+
+        return await self._run(caller, req.principal, "sign_transaction", parse)
+
+    def _parse_call(self, req: ContractCallRequest) -> tuple[WithdrawIntent, evm_tx.Eip1559Fields]:
+        chain = chain_by_id(req.chain_id)
+        to = parse_address(req.to, field="to")
+        value = _wei(req.value or "0", "value")
+        kind, symbol, recipient_raw = describe_call(chain.name, to, value, req.data)
+        recipient = to_checksum(recipient_raw) if recipient_raw else ""
+        linked = bool(recipient) and any(
+            w.role == CONNECTED and w.address == recipient
+            for w in self._wallets.wallets(req.principal)
+        )
+        bridge = (
+            kind == "transfer"
+            and symbol == "USDC"
+            and HYPERLIQUID_BRIDGE2.chain == chain
+            and recipient == HYPERLIQUID_BRIDGE2.address
+        )
+        max_fee = _wei(req.max_fee_per_gas, "max_fee_per_gas")
+        tip = _wei(req.max_priority_fee_per_gas, "max_priority_fee_per_gas")
+        intent = WithdrawIntent(
+            req.principal.client_id, req.principal.mode.value, chain.name, chain.mode.value,
+            symbol, value, recipient, linked, max_fee, tip, req.gas_limit, kind, bridge,
+        )  # fmt: skip
+        fields = evm_tx.Eip1559Fields(
+            chain.chain_id, req.nonce, tip, max_fee, req.gas_limit, to, value, bytes(req.data)
         )
         return intent, fields
 
@@ -116,14 +187,21 @@ class WithdrawService:
         return evm_tx.sign(fields, sign_digest, expected_from=wallet.address)
 
     async def _record(
-        self, caller: Caller, req: WithdrawRequest, intent: WithdrawIntent | None,
-        decision: str, rule: str, tx_hash: str = "",
-    ) -> None:  # fmt: skip
+        self,
+        caller: Caller,
+        principal: Principal,
+        action: str,
+        intent: WithdrawIntent | None,
+        decision: str,
+        rule: str,
+        tx_hash: str = "",
+    ) -> None:
         await self._audit.append(
             {
-                "action": "withdraw", "caller": caller.identity,
-                "client_id": req.principal.client_id, "mode": req.principal.mode.value,
+                "action": action, "caller": caller.identity,
+                "client_id": principal.client_id, "mode": principal.mode.value,
                 "venue": "", "chain": intent.chain if intent else "",
+                "call": intent.call if intent else "",
                 "token": intent.token if intent else "",
                 "amount": str(intent.amount) if intent else "",
                 "recipient": intent.recipient if intent else "",
@@ -137,3 +215,42 @@ def _wei(value: str, field: str) -> int:
     if not _WEI.fullmatch(value):
         raise InvalidRequestError(f"tx.{field}: a decimal integer string in wei", field=field)
     return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractCallRequest:
+    """SignTransaction after conversion: a call from the trading wallet."""
+
+    principal: Principal
+    wallet_id: str
+    chain_id: int
+    to: str
+    value: str
+    data: bytes
+    nonce: int
+    max_fee_per_gas: str
+    max_priority_fee_per_gas: str
+    gas_limit: int
+
+
+def describe_call(chain_name: str, to: bytes, value: int, data: bytes) -> tuple[str, str, bytes]:
+    """(call kind, token symbol, recipient) of a decoded call; "unknown" if not signable.
+
+    SECURITY: only a plain value send (empty data) or an ERC-20 ``transfer`` /
+    ``transferFrom`` of a registered token carries a recipient; anything else
+    (approve, permit, unknown selectors, value sent to a contract) is "unknown"
+    or its own kind, which the policy denies.
+    """
+    chain = chain_by_name(chain_name)
+    if not data:
+        return "native", chain.native_symbol, to
+    token = token_by_contract(chain, to)
+    call = decode_erc20_call(data)
+    if token is None or value != 0:
+        return "unknown", "", b""
+    if isinstance(call, Erc20Transfer | Erc20TransferFrom):
+        kind = "transfer" if isinstance(call, Erc20Transfer) else "transferFrom"
+        return kind, token.symbol, parse_address(call.to)
+    if isinstance(call, Erc20Approve):
+        return "approve", token.symbol, b""
+    return "unknown", token.symbol, b""

@@ -33,13 +33,14 @@ from signer._proto.sequence.signer.v1 import (
 )
 from signer.domain import Caller, CredentialFields, Role
 from signer.errors import InvalidRequestError, NotImplementedYetError, SignerError
+from signer.evm.tx import SignedTransaction
 from signer.keystore.wallets import WalletRecord
 from signer.server import convert
 from signer.server.auth import CallerResolver, require
 from signer.server.handlers import check_decoded, generic_handler
 from signer.server.status import internal_error, status_for
 from signer.services import Services
-from signer.withdraw import WithdrawRequest
+from signer.withdraw import ContractCallRequest, WithdrawRequest
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R")
@@ -258,6 +259,17 @@ def _wallet(record: WalletRecord) -> wallet_service_pb2.Wallet:
     )
 
 
+def _signed_tx(signed: SignedTransaction) -> wallet_service_pb2.SignedTransaction:
+    fields = signed.fields
+    return wallet_service_pb2.SignedTransaction(
+        raw_transaction=signed.raw,
+        tx_hash=signed.tx_hash,
+        chain_id=fields.chain_id,
+        nonce=fields.nonce,
+        **{"from": signed.from_address, "to": fields.to_address},
+    )
+
+
 class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
     @_rpc(Role.API)
     async def ListWallets(
@@ -324,18 +336,21 @@ class WalletServicer(_Base, wallet_service_pb2_grpc.WalletServiceServicer):
                 req.tx.gas_limit,
             ),
         )  # fmt: skip
-        fields = signed.fields
-        return wallet_service_pb2.WithdrawResponse(
-            transaction=wallet_service_pb2.SignedTransaction(
-                raw_transaction=signed.raw,
-                tx_hash=signed.tx_hash,
-                chain_id=fields.chain_id,
-                nonce=fields.nonce,
-                **{"from": signed.from_address, "to": fields.to_address},
-            )
-        )
+        return wallet_service_pb2.WithdrawResponse(transaction=_signed_tx(signed))
 
-    SignTransaction = _unimplemented("SignTransaction")
+    @_rpc(Role.API)
+    async def SignTransaction(
+        self, caller: Caller, req: wallet_service_pb2.SignTransactionRequest, ctx: Ctx
+    ) -> wallet_service_pb2.SignTransactionResponse:
+        signed = await self.s.withdrawals.sign_transaction(
+            caller,
+            ContractCallRequest(
+                convert.principal(req), req.wallet_id, req.chain_id, req.to, req.value,
+                bytes(req.data), req.tx.nonce, req.tx.max_fee_per_gas,
+                req.tx.max_priority_fee_per_gas, req.tx.gas_limit,
+            ),
+        )  # fmt: skip
+        return wallet_service_pb2.SignTransactionResponse(transaction=_signed_tx(signed))
 
 
 def register(

@@ -185,3 +185,60 @@ def test_no_trading_wallet(daemon: RunningDaemon) -> None:
     with pytest.raises(grpc.RpcError) as err:
         withdraw(daemon, "ethereum", "ETH", "1", user.address, client="bob", gas_limit=21000)
     assert rpc_reason(err.value) == "NO_TRADING_WALLET"
+
+
+BRIDGE = "0x2Df1c51E09aECF9cacB7bc98cB1742757f163dF7"
+
+
+def call(d: RunningDaemon, to: str, data: bytes, value: str = "0", chain_id: int = 42161,
+         wallet_id: str = "", client: str = "alice") -> w.SignedTransaction:  # fmt: skip
+    req = w.SignTransactionRequest(
+        principal=principal(client, LIVE), wallet_id=wallet_id, chain_id=chain_id, to=to,
+        value=value, data=data, tx=w.TransactionParams(**GAS),
+    )  # fmt: skip
+    return d.api().wallets.SignTransaction(req).transaction
+
+
+def transfer(to: str, amount: int) -> bytes:
+    return bytes.fromhex("a9059cbb") + abi_encode(["address", "uint256"], [to, amount])
+
+
+def test_sign_transaction_transfer_home_and_bridge_deposit(daemon: RunningDaemon) -> None:
+    trading, home = setup(daemon)
+    for recipient in (home, BRIDGE):
+        tx = call(
+            daemon, USDC_ARBITRUM, transfer(recipient, 5_000_000), wallet_id=f"turnkey:{trading}"
+        )
+        assert Account.recover_transaction(tx.raw_transaction) == trading
+        assert decode(tx)["data"] == transfer(recipient, 5_000_000)
+    native = call(daemon, home, b"", value="1000")
+    assert (decode(native)["value"], decode(native)["to"]) == (1000, bytes.fromhex(home[2:]))
+
+
+def test_expfail_sign_transaction(daemon: RunningDaemon) -> None:
+    _, home = setup(daemon)
+    attacker = Account.create().address
+    approve = bytes.fromhex("095ea7b3") + abi_encode(["address", "uint256"], [attacker, 2**256 - 1])
+    permit = bytes.fromhex("d505accf") + bytes(224)
+    _denied(lambda: call(daemon, USDC_ARBITRUM, approve), "call.not-allowlisted")
+    _denied(lambda: call(daemon, USDC_ARBITRUM, permit), "call.not-allowlisted")
+    _denied(
+        lambda: call(daemon, USDC_ARBITRUM, transfer(attacker, 1)), "withdraw.recipient-not-linked"
+    )
+    _denied(
+        lambda: call(daemon, attacker, transfer(home, 1)), "call.not-allowlisted"
+    )  # unknown contract
+    _denied(
+        lambda: call(daemon, USDC_ARBITRUM, transfer(home, 1), value="1"), "call.not-allowlisted"
+    )
+    _denied(lambda: call(daemon, attacker, b"", value="1"), "withdraw.recipient-not-linked")
+    _denied(
+        lambda: call(daemon, USDC_ARBITRUM, transfer(home, 1), chain_id=421614),
+        "withdraw.mode-mismatch",
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        call(daemon, USDC_ARBITRUM, transfer(home, 1), wallet_id=f"connected:{home}")
+    assert rpc_reason(err.value) == "BROWSER_SIGNATURE_REQUIRED"
+    with pytest.raises(grpc.RpcError) as err:
+        call(daemon, USDC_ARBITRUM, transfer(home, 1), wallet_id=f"turnkey:{attacker}")
+    assert rpc_reason(err.value) == "INVALID_REQUEST"
