@@ -21,7 +21,7 @@ from signer._proto.sequence.signer.v1 import wallet_service_pb2 as w
 from tests.integration.conftest import LIVE, SANDBOX, RunningDaemon, principal, rpc_reason
 
 USDC_ARBITRUM = "0xaf88d065e77c8cC2239327C5EDb3A432268e5831"
-GAS = {
+GAS: dict[str, Any] = {
     "nonce": 7,
     "max_fee_per_gas": "100000000",
     "max_priority_fee_per_gas": "1000000",
