@@ -108,7 +108,14 @@ class Pipeline:
         except SignerError as exc:
             await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
             raise
-        signed = venue.sign(parsed, creds, self._clock)
+        try:
+            signed = venue.sign(parsed, creds, self._clock)
+        except SignerError as exc:
+            # Checks that need the key's own data (Polymarket: signer/maker/owner
+            # must match the stored credentials) refuse here; audited like a deny.
+            rule = exc.metadata.get("rule_id", exc.reason or "")
+            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
+            raise
         head = await self._record(caller, req, parsed, "allow", decision.rule_id)
         return replace(signed, audit_id=str(head.seq))
 

@@ -244,3 +244,29 @@ def test_dex_turnkey_wallet_id_must_be_the_principals(tmp_path: Path) -> None:
 def test_dex_without_credentials_or_wallet(tmp_path: Path) -> None:
     result, fake, _ = run_dex(tmp_path, None, None)
     assert isinstance(result, NoTradingWalletError) and fake.signed_with == []
+
+
+def test_refusal_inside_sign_is_audited(tmp_path: Path) -> None:
+    class Refusing(FakeVenue):
+        def sign(
+            self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock
+        ) -> SignedRequest:
+            raise PolicyDeniedError(
+                "order.signer is not this key", rule_id="venue.credential-mismatch"
+            )
+
+    fake = Refusing(intent())
+    audit = AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32)))
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        SpyKeystore(creds()),  # type: ignore[arg-type]
+        audit,
+        None,  # type: ignore[arg-type]
+    )
+    req = SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account"))
+    with pytest.raises(PolicyDeniedError):
+        asyncio.run(pipeline.sign(CALLER, req))
+    record = json.loads((tmp_path / "audit.log").read_bytes().splitlines()[-1])
+    assert (record["decision"], record["rule"]) == ("deny", "venue.credential-mismatch")
