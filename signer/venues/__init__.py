@@ -11,7 +11,18 @@ if TYPE_CHECKING:
 
 def build_venues(config: Config) -> dict[str, Venue]:
     """The venues this build can sign for, configured."""
-    from signer.venues import bitget, bitmart, bybit, coinbase, cryptocom, kalshi, kraken, okx
+    from signer.venues import (
+        bitget,
+        bitmart,
+        bybit,
+        coinbase,
+        cryptocom,
+        hyperliquid,
+        kalshi,
+        kraken,
+        okx,
+        polymarket,
+    )
     from signer.venues.binance import BinanceVenue
 
     return {
@@ -24,4 +35,6 @@ def build_venues(config: Config) -> dict[str, Venue]:
         "bitmart": bitmart.VENUE,
         "cryptocom": cryptocom.VENUE,
         "kalshi": kalshi.VENUE,
+        "hyperliquid": hyperliquid.VENUE,
+        "polymarket": polymarket.VENUE,
     }

@@ -39,7 +39,7 @@ from signer.keystore.handles import VenueCredentials
 from signer.schemes.hyperliquid import HyperliquidSigner, signature_json, vault_from_secret
 from signer.schemes.secp256k1 import parse_address
 from signer.venues import _params as P
-from signer.venues.base import Clock, ParsedRequest
+from signer.venues.base import Clock, Endpoint, ParsedRequest
 
 NAME = "hyperliquid"
 HOSTS: dict[Mode, str | None] = {
@@ -66,6 +66,10 @@ CLASSES: Mapping[str, EndpointClass] = {
     "topUpIsolatedOnlyMargin": EndpointClass.TRADE,
     "noop": EndpointClass.TRADE,
 }
+ENDPOINTS: tuple[Endpoint, ...] = tuple(
+    Endpoint("POST", f"{PATH}#{action}", cls) for action, cls in CLASSES.items()
+)
+"""The allowlist as endpoints (``POST /exchange#<action.type>``, venue_endpoints.json style)."""
 
 _DEC = re.compile(r"(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{1,20})?")
 _CLOID = re.compile(r"0x[0-9a-f]{32}")

@@ -19,6 +19,7 @@ import signer.venues.kraken, signer.venues.binance, signer.venues.credentials
 build_venues.__call__  # the registry imports every venue module
 import signer.venues.coinbase, signer.venues.okx, signer.venues.bitget, signer.venues.bybit
 import signer.venues.bitmart, signer.venues.kalshi, signer.venues.cryptocom
+import signer.venues.hyperliquid, signer.venues.polymarket, signer.withdraw, signer.wallets
 assert sys.getrecursionlimit() == before, sys.getrecursionlimit()
 bad = sorted(m for m in sys.modules if m.split(".")[0] in {"eth_account", "py_ecc", "ccxt"})
 assert not bad, bad
