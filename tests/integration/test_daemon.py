@@ -320,10 +320,11 @@ def test_mtls_refuses_missing_or_foreign_client_cert(daemon: RunningDaemon, pki:
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_withdraw_rpcs_unimplemented(daemon: RunningDaemon) -> None:
+def test_withdraw_without_chain_is_invalid(daemon: RunningDaemon) -> None:
     with pytest.raises(grpc.RpcError) as err:
         daemon.api().wallets.Withdraw(wallet_service_pb2.WithdrawRequest(principal=principal()))
-    assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "chain" in (err.value.details() or "")
 
 
 def test_oversized_message_refused(daemon: RunningDaemon) -> None:

@@ -318,9 +318,14 @@ def test_controls_are_allowed(
     assert decide(POLICY, intent).allowed
 
 
-def test_shipped_default_policy_denies_polymarket_until_enabled() -> None:
-    intent = polymarket.VENUE.parse(LIVE, post("/order")).intent
-    assert not decide(load_document(default_document_bytes()), intent).allowed
+def test_shipped_default_policy_allows_live_orders_only() -> None:
+    shipped = load_document(default_document_bytes())
+    live = polymarket.VENUE.parse(LIVE, post("/order")).intent
+    assert decide(shipped, live).allowed
+    sandbox = SANDBOX_VENUE.parse(SANDBOX, post("/order")).intent
+    denied = decide(shipped, sandbox)
+    assert not denied.allowed
+    assert denied.rule_id == "venue.mode-disabled"
 
 
 def test_key_provisioning_flag_only_opens_two_endpoints() -> None:
