@@ -15,6 +15,8 @@ A case file is TOML::
     endpoint_class = "trade"          # omit for None
     violations = []                   # optional
     client_id = "c1"                  # optional
+    recipient = "0x..."               # optional (withdraw-home)
+    recipient_linked = true           # optional, default false
 
 Case files are as strict as policy documents: unknown keys, unknown rule ids,
 an ``expect`` that contradicts the rule's effect and duplicate case names are
@@ -36,8 +38,8 @@ from policy.intents import EndpointClass, VenueRequestIntent
 DEFAULT_CLIENT_ID = "policy-case"
 _CASE_KEYS = ("name", "expect", "rule", "intent")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
-_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class")
-_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations")
+_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class", "recipient")
+_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "recipient_linked")
 
 
 class PolicyCaseError(ValueError):
@@ -150,6 +152,9 @@ class _Reader:
         violations = table.get("violations", [])
         if not isinstance(violations, list) or not all(isinstance(v, str) for v in violations):
             raise self.fail((*path, "violations"), "must be a list of strings")
+        linked = table.get("recipient_linked", False)
+        if not isinstance(linked, bool):
+            raise self.fail((*path, "recipient_linked"), "must be true or false")
         return VenueRequestIntent(
             client_id=optional.get("client_id", DEFAULT_CLIENT_ID),
             mode=fields["mode"],
@@ -159,6 +164,8 @@ class _Reader:
             endpoint=optional.get("endpoint"),
             endpoint_class=None if endpoint_class is None else EndpointClass(endpoint_class),
             violations=tuple(violations),
+            recipient=optional.get("recipient", ""),
+            recipient_linked=linked,
         )
 
 

@@ -15,6 +15,9 @@ rule id                     effect when
 ``venue.mode-disabled``     deny   the principal's mode is not in the venue's ``modes``
 ``endpoint.class-disabled`` deny   the endpoint has no class, or its class is not in
                                    the venue's ``classes``
+``venue.recipient-not-linked`` deny a ``withdraw-home`` endpoint whose recipient
+                                   is not a connected wallet of the principal
+                                   (DESIGN.md invariant 4)
 ``venue.endpoint-allowed``  allow  every check above passed
 ``default-deny``            deny   anything the rules above do not describe (an
                                    unknown mode, a malformed endpoint or class)
@@ -37,6 +40,7 @@ RULE_ENDPOINT_NOT_ALLOWLISTED = "endpoint.not-allowlisted"
 RULE_VENUE_DISABLED = "venue.disabled"
 RULE_MODE_DISABLED = "venue.mode-disabled"
 RULE_CLASS_DISABLED = "endpoint.class-disabled"
+RULE_RECIPIENT_NOT_LINKED = "venue.recipient-not-linked"
 RULE_ENDPOINT_ALLOWED = "venue.endpoint-allowed"
 RULE_DEFAULT_DENY = "default-deny"
 RULE_ENGINE_ERROR = "engine.error"
@@ -47,6 +51,7 @@ RULE_IDS: tuple[str, ...] = (
     RULE_VENUE_DISABLED,
     RULE_MODE_DISABLED,
     RULE_CLASS_DISABLED,
+    RULE_RECIPIENT_NOT_LINKED,
     RULE_ENDPOINT_ALLOWED,
     RULE_DEFAULT_DENY,
     RULE_ENGINE_ERROR,
@@ -130,6 +135,16 @@ def _evaluate(document: PolicyDocument, intent: VenueRequestIntent) -> Decision:
             RULE_CLASS_DISABLED,
             f"endpoint class {endpoint_class.value} ({shown_endpoint}) is not enabled "
             f"for venue {venue} by policy version {document.version}",
+        )
+
+    # SECURITY (invariant 4): funds leave only to a proven wallet of the same
+    # principal; ``is not True`` so a truthy non-bool smuggled in cannot pass.
+    if endpoint_class is EndpointClass.WITHDRAW_HOME and (
+        intent.recipient_linked is not True or not intent.recipient
+    ):
+        return Decision.deny(
+            RULE_RECIPIENT_NOT_LINKED,
+            f"{display(intent.recipient or '(none)')} is not a connected wallet of this principal",
         )
 
     return Decision.allow(

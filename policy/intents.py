@@ -12,6 +12,11 @@ class EndpointClass(StrEnum):
     TRADE = "trade"
     CANCEL = "cancel"
     READ = "read"
+    WITHDRAW_HOME = "withdraw-home"
+    """Funds leave the venue account, and only to a connected wallet of the
+    principal (``recipient_linked``); never a general "withdraw"."""
+    APPROVE_AGENT = "approve-agent"
+    """The trading wallet authorises an agent key the daemon itself holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,11 @@ class VenueRequestIntent:
         endpoint: matched allowlist template or None.
         endpoint_class: class of the matched endpoint or None.
         violations: strict-parse findings; any finding denies.
+        recipient: class ``withdraw-home`` only: the lower-case address the
+            funds go to.
+        recipient_linked: filled in by the signer from the principal's
+            connected wallets (public rows, no key); the policy denies a
+            ``withdraw-home`` request unless it is True.
     """
 
     client_id: str
@@ -43,3 +53,5 @@ class VenueRequestIntent:
     endpoint: str | None
     endpoint_class: EndpointClass | None
     violations: tuple[str, ...] = ()
+    recipient: str = ""
+    recipient_linked: bool = False
