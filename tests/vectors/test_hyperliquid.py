@@ -26,9 +26,8 @@ from signer.venues import hyperliquid as venue_module
 from signer.venues.hyperliquid import HyperliquidVenue
 from tests.unit.venues.conftest import FixedClock
 
-SHARED = Path("/work/shared/venues/test_vectors.json")
-if not SHARED.exists():  # pragma: no cover
-    pytest.skip("shared venue vectors not available", allow_module_level=True)
+# ../shared beside the repository (as CI lays it out); a missing file fails loudly.
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "venues" / "test_vectors.json"
 DATA: dict[str, Any] = json.loads(SHARED.read_text())
 VECTORS: list[dict[str, Any]] = DATA["hyperliquid"]
 KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
