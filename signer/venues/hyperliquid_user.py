@@ -14,7 +14,8 @@ tests/vectors/test_hyperliquid.py, tests/integration/test_hyperliquid_home.py):
    as the Python SDK). ``time`` / ``nonce`` are stamped by the daemon;
    ``vaultAddress`` is refused (these actions act on the signer's own account).
 3. SECURITY (DESIGN.md invariant 4): a ``withdraw-home`` intent carries
-   ``recipient`` = the lower-case destination; the pipeline fills in
+   ``recipient`` = the lower-case destination (the body keeps the caller's
+   valid spelling, as the SDK signs it); the pipeline fills in
    ``recipient_linked`` from the principal's connected wallets and the policy
    denies any other destination.
 4. ``approveAgent`` binds ``Binding(trading_wallet=True, held_agent=agent)``:
@@ -87,6 +88,10 @@ def _amount(value: object) -> list[str]:
 def _address(value: object, field: str) -> list[str]:
     if type(value) is not str or not _ADDRESS.fullmatch(value):
         return [f"action.{field} must be an address"]
+    try:
+        parse_address(value)  # mixed case must carry a valid EIP-55 checksum
+    except ValueError:
+        return [f"action.{field} has a bad EIP-55 checksum"]
     return []
 
 
@@ -125,21 +130,25 @@ def parse_user_action(
     recipient, binding, named = "", None, False
     if kind == "approveAgent":
         agent = action.get("agentAddress")
-        out += _address(agent, "agentAddress")
+        bad_agent = _address(agent, "agentAddress")
+        out += bad_agent
         name = action.get("agentName")
         named = "agentName" in action
         if named and (type(name) is not str or not _AGENT_NAME.fullmatch(name)):
             out.append("action.agentName must be 1-32 letters, digits, space, '_', '.' or '-'")
-        if type(agent) is str and _ADDRESS.fullmatch(agent):
-            built["agentAddress"] = agent.lower()
+        if not bad_agent and type(agent) is str:
+            built["agentAddress"] = agent  # signed as an address: the case is not hashed
             binding = Binding(trading_wallet=True, held_agent=agent.lower())
         built["agentName"] = name if named and type(name) is str else ""
     else:
         destination = action.get("destination")
-        out += _address(destination, "destination")
-        if type(destination) is str and _ADDRESS.fullmatch(destination):
+        bad_destination = _address(destination, "destination")
+        out += bad_destination
+        if not bad_destination and type(destination) is str:
             recipient = destination.lower()
-        built["destination"] = recipient
+        # Signed as a string exactly as sent (the SDK keeps the caller's case);
+        # the link check compares the address bytes.
+        built["destination"] = destination
         if kind == "spotSend":
             token = action.get("token")
             if type(token) is not str or not _TOKEN.fullmatch(token):

@@ -420,6 +420,10 @@ class PolymarketVenue:
             body, duplicates = parse_json_body(request.body)
             violations += duplicates
             violations += _body_violations(kind, schema, body, chain_id)
+            if b"'" in request.body:
+                # SECURITY: the reference client HMACs the body with ' replaced by
+                # "; which bytes the venue verifies is unknown, so refuse the case.
+                violations.append("request.body must not contain an apostrophe (')")
         detail = PolymarketDetail(
             endpoint.key, method, path, kind, query, body, chain_id, headers.passthrough
         )

@@ -81,7 +81,7 @@ def test_funds_go_to_a_connected_wallet(daemon: RunningDaemon, kind: str, mode: 
     body = json.loads(sign(daemon, "hyperliquid", {"action": action}, mode=mode).request.body)
     sent = body["action"]
     assert sent["hyperliquidChain"] == chain and sent["signatureChainId"] == "0x66eee"
-    assert sent["destination"] == home.lower() and sent["amount"] == "12.5"
+    assert sent["destination"] == home and sent["amount"] == "12.5"
     assert sent["time"] == body["nonce"] > 0
     assert body["vaultAddress"] is None and body["expiresAfter"] is None
     assert user_signer(body) == trading
@@ -141,7 +141,7 @@ def test_approve_agent_the_daemon_holds(daemon: RunningDaemon, named: bool) -> N
     # No wallet_id: stored (agent) credentials exist, but only the trading wallet may sign.
     body = json.loads(sign(daemon, "hyperliquid", {"action": action}).request.body)
     assert body["action"]["nonce"] == body["nonce"]
-    assert body["action"]["agentAddress"] == agent.lower()
+    assert body["action"]["agentAddress"] == agent
     assert ("agentName" in body["action"]) is named
     assert user_signer(body) == trading
 

@@ -58,6 +58,10 @@ CASES: dict[str, tuple[Principal, HttpRequest]] = {
     "destination_short": (LIVE, act({**W, "destination": HOME[:-2]})),
     "destination_list": (LIVE, act({**W, "destination": [HOME]})),
     "destination_padded": (LIVE, act({**W, "destination": " " + HOME})),
+    "destination_bad_checksum": (
+        LIVE,
+        act({**W, "destination": "0x5E9ee1089755c3435139848e47e6635505d5a13a"}),
+    ),
     "amount_zero": (LIVE, act({**W, "amount": "0.0"})),
     "amount_negative": (LIVE, act({**W, "amount": "-1"})),
     "amount_exponent": (LIVE, act({**W, "amount": "1e9"})),

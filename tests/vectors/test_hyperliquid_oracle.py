@@ -9,11 +9,13 @@ The vectors were produced by ``gen_hyperliquid_sdk.py`` in a separate venv
   as a caller would through ``HyperliquidVenue.parse``/``sign`` with the
   vector's nonce, vault and ``expiresAfter``, must be accepted and come out
   byte-identical (action key order, signature, vault, expiry).
-* User-signed (withdraw3, usdSend, spotSend, approveAgent): the daemon has no
-  code path for them; the file is proved self-consistent with eth-account as a
-  second oracle (typed data rebuilt from VENUES.md 9.2, SDK signature recovers
-  the key's address, eth-account re-signs to the same bytes), and the venue
-  must refuse every posted form.
+* User-signed (withdraw3, usdSend, spotSend, approveAgent): the file is
+  proved self-consistent with eth-account as a second oracle (typed data
+  rebuilt from VENUES.md 9.2, SDK signature recovers the key's address,
+  eth-account re-signs to the same bytes), and the SDK's posted action, sent
+  without its stamp through ``HyperliquidVenue``, comes back with the SDK's
+  body and signature. (Which destinations the policy lets through is the
+  business of tests/security/test_expfail_hyperliquid_user.py.)
 
 Known finding kept out of the end-to-end test: the SDK's ``PriorityGrouping``
 (``"grouping": {"p": n}``) is refused by the venue's ``grouping`` enum (see
@@ -207,14 +209,24 @@ def test_user_signed_vectors_are_self_consistent(vector: dict[str, Any]) -> None
 
 
 @pytest.mark.parametrize("vector", USER, ids=names(USER))
-def test_user_signed_posted_form(vector: dict[str, Any]) -> None:
+def test_user_signed_through_the_venue(vector: dict[str, Any]) -> None:
+    """The caller sends the SDK's action minus its stamp; the daemon's body and
+    signature are the SDK's (key order aside: user-signed actions are not msgpacked)."""
     signed, posted = vector["signed_action"], vector["posted_action"]
     if signed["type"] == "approveAgent" and signed["agentName"] == "":
         # unnamed agent: signed with agentName "", posted without the key
         assert posted == {k: v for k, v in signed.items() if k != "agentName"}
     else:
         assert posted == signed
-    body = json.dumps({"action": posted}).encode()
+    stamp = "nonce" if signed["type"] == "approveAgent" else "time"
+    sent = {k: v for k, v in posted.items() if k != stamp}
+    body = json.dumps({"action": sent}).encode()
     mode = Mode.LIVE if vector["is_mainnet"] else Mode.SANDBOX
     parsed = VENUE.parse(Principal("c1", mode), HttpRequest("POST", "/exchange", body=body))
-    assert parsed.intent.endpoint is None  # SECURITY: user-signed types never match
+    assert parsed.intent.violations == ()
+    creds = VenueCredentials(
+        "hyperliquid", vector["address"], Secret(vector["private_key"]), Secret(b""), {}
+    )
+    out = json.loads(VENUE.sign(parsed, creds, FixedClock(nonce=signed[stamp])).request.body)
+    assert out["action"] == posted and out["nonce"] == vector["nonce"] == signed[stamp]
+    assert out["signature"] == padded(vector["signature"])

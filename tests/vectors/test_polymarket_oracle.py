@@ -14,9 +14,9 @@ The vectors were produced by ``gen_polymarket_clob.py`` in a separate venv
 * L2 HMAC headers for (method, path, body, timestamp); ClobAuth L1 headers at
   scheme level and, for nonce 0, through the key-provisioning endpoint.
 
-Known disagreement kept out: the client HMACs ``body.replace("'", '"')``, the
-daemon the exact bytes it sends, so bodies containing an apostrophe differ
-(``APOSTROPHE`` vectors; reported, not asserted either way).
+Known disagreement: the client HMACs ``body.replace("'", '"')``, the daemon
+the exact bytes it sends, so bodies containing an apostrophe differ
+(``APOSTROPHE`` vectors). The daemon refuses such bodies, asserted below.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ DATA: dict[str, Any] = json.loads(
     Path(__file__).with_name("polymarket_clob_vectors.json").read_text()
 )
 ORDERS: list[dict[str, Any]] = DATA["orders"]
-SUPPORTED = [v for v in ORDERS if v["signature_type"] in (0, 1, 2)]
+SUPPORTED = ORDERS
 POLY_1271 = [v for v in ORDERS if v["signature_type"] == 3]
-SIGNED = [(v, i) for v in SUPPORTED for i in range(len(v["signed"]))]
+SIGNED = [(v, i) for v in ORDERS if v not in POLY_1271 for i in range(len(v["signed"]))]
 L2 = [v for v in DATA["l2"] if "'" not in v["body"]]
 APOSTROPHE = [v for v in DATA["l2"] if "'" in v["body"]]
 NO_PARAMS = {("GET", "/data/orders"), ("GET", "/data/trades"), ("DELETE", "/cancel-all")}
@@ -118,7 +118,7 @@ def caller_body(vector: dict[str, Any]) -> bytes:
 
 def creds(vector: dict[str, Any]) -> VenueCredentials:
     extra = {"signer_private_key": Secret(vector["private_key"])}
-    if vector.get("signature_type") in (1, 2):
+    if vector.get("signature_type") in (1, 2, 3):  # funder, or type 3's deposit wallet
         extra["proxy_address"] = Secret(vector["funder"])
     signed = vector.get("signed", [])
     builders = {s["typed_data"]["message"]["builder"] for s in signed} - {pm.ZERO_BYTES32}
@@ -154,22 +154,18 @@ def test_orders_through_venue_match_client(vector: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("vector", POLY_1271, ids=names(POLY_1271))
-def test_poly_1271_orders_are_refused(vector: dict[str, Any]) -> None:
-    path = "/order" if vector["kind"] == "post_order" else "/orders"
-    venue = PolymarketVenue(sandbox_host=SANDBOX_HOST)
-    parsed = venue.parse(
-        Principal("c1", MODE[vector["chain_id"]]),
-        HttpRequest("POST", path, body=caller_body(vector)),
-    )
-    assert any("signatureType" in v for v in parsed.intent.violations)
+def test_poly_1271_scheme_matches_client(vector: dict[str, Any]) -> None:
+    """Type 3: the key signs for the deposit wallet (maker = signer = funder)."""
     (signed,) = vector["signed"]
     assert signed["typed_data"]["message"]["signer"] == vector["funder"] != vector["address"]
     order = order_from_message(signed["typed_data"]["message"])
     domain = pm.order_domain(
         vector["chain_id"], signed["typed_data"]["domain"]["verifyingContract"]
     )
+    key = pm.PolymarketSigner.from_secret(Secret(vector["private_key"]))
     with pytest.raises(ValueError, match="signer"):
-        pm.PolymarketSigner.from_secret(Secret(vector["private_key"])).sign_order(order, domain)
+        key.sign_order(order, domain)  # not an EOA order of this key
+    assert key.sign_order_1271(order, domain) == posted_orders(vector)[0]["order"]["signature"]
 
 
 @pytest.mark.parametrize("vector", L2, ids=names(L2))
@@ -205,3 +201,18 @@ def test_clob_auth_through_venue_matches_client(vector: dict[str, Any]) -> None:
     timed |= {"api_key": "unused", "api_secret": "", "api_passphrase": ""}
     signed = send(timed, "GET", "/auth/derive-api-key", b"", venue)
     assert list(signed.auth_headers) == list(vector["headers"].items())
+
+
+@pytest.mark.parametrize("vector", APOSTROPHE, ids=names(APOSTROPHE))
+def test_apostrophe_bodies_are_refused(vector: dict[str, Any]) -> None:
+    """The client signs such a body with ' replaced by \" (not the bytes it sends); the
+    venue's reading is unknown, so the daemon refuses the ambiguity outright."""
+    ours = pm.L2Hmac(Secret(vector["api_secret"])).sign(
+        str(vector["timestamp"]), vector["method"], vector["path"], vector["body"]
+    )
+    assert ours != vector["headers"]["POLY_SIGNATURE"]  # the disagreement is real
+    order = {"order": {"salt": 1}, "owner": "it's", "orderType": "GTC"}
+    parsed = PolymarketVenue().parse(
+        Principal("c1", Mode.LIVE), HttpRequest("POST", "/order", body=json.dumps(order).encode())
+    )
+    assert any("apostrophe" in v for v in parsed.intent.violations)
