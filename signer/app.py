@@ -53,7 +53,12 @@ class Daemon:
         self.keystore = Keystore(self.store, master, config.keystore_cache_size)
         self.sealing = SealingKey(self.keystore.daemon_secret("sealing-x25519", new_seed))
         self.audit_signer = AuditSigner(self.keystore.daemon_secret("audit-ed25519", new_seed))
-        self.audit = AuditLog(config.audit_path, self.audit_signer)
+        self.audit = AuditLog(
+            config.audit_path,
+            self.audit_signer,
+            checkpoint_every=config.audit.checkpoint_every,
+            checkpoint_interval_s=config.audit.checkpoint_interval_s,
+        )
         self.policy = PolicyHolder(load_policy(config))
         self.wallet_store = WalletStore(self.store, master)
         self.pipeline = Pipeline(
@@ -85,7 +90,7 @@ class Daemon:
     async def stop(self) -> None:
         """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``."""
         await self.listeners.stop(self.config.limits.grace_s)
-        self.audit.close()
+        await self.audit.aclose()  # a final signed checkpoint
         self.keystore.close()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:

@@ -1,80 +1,115 @@
-"""Hash-chained, append-only audit log (JSON lines) with group-commit fsync.
+"""Hash-chained, append-only audit log (JSON lines) with signed checkpoints.
+
+The format is in ``signer.audit_format``; verification in ``signer.audit_verify``
+(``sequence-signer audit verify``); reopening in ``signer.audit_recover``.
 
 Invariants (one test each in tests/unit/test_audit.py):
 
-1. Every record carries ``seq`` (1, 2, ...), ``prev`` (the previous record's
-   hash, 64 zeros for the first) and ``hash`` = SHA-256 over the canonical JSON
-   of the record without ``hash``. Editing, dropping or reordering a record
-   breaks the chain (``verify_lines`` says where).
-2. ``append`` returns only after the record's line is written and fsync'd.
-   Concurrent appends share one fsync (group commit) but none returns early.
-3. Fail closed: if a write or fsync fails, every waiting append and every
-   later one raises ``AuditUnavailableError`` (the caller then refuses to
-   sign). The log stays broken until the daemon restarts and re-opens it.
-4. No secrets: events carry ids, digests, rule ids and reasons only.
+1. Every record carries ``seq``, ``prev`` and ``hash`` (the chain); editing,
+   dropping or reordering a record breaks it.
+2. ``append`` returns only after the record's line is fully written and
+   fsync'd. Concurrent appends share one fsync (group commit); none returns early.
+3. A checkpoint record signed by the audit key follows at most every
+   ``checkpoint_every`` records, at most ``checkpoint_interval_s`` after the
+   first record it covers, and at a clean shutdown (``aclose``).
+4. Fail closed: if a write or fsync fails, or the file at ``path`` is no
+   longer the file the log opened (removed, replaced), every waiting append
+   and every later one raises ``AuditUnavailableError`` and no checkpoint is
+   written. The log stays broken until the daemon restarts, which reopens it
+   (``audit_recover``). Records of a failed batch may be on disk although
+   their callers got an error: the log may over-report, never under-report.
+5. No secrets: events carry ids, digests, rule ids and reasons only; they
+   may not set the log's own fields (``RESERVED``).
    SECURITY: callers must never put key material or request bodies in events.
-
-A trailing partial line (a crash mid-write, so never acknowledged) is
-truncated when the log is opened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import errno
 import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from signer.errors import AuditUnavailableError
+from signer.audit_format import (
+    GENESIS,
+    RESERVED,
+    AuditHead,
+    canonical,
+    checkpoint_fields,
+    checkpoint_message,
+    head_message,
+    record_hash,
+)
+from signer.audit_recover import STRIDE, recover
+from signer.audit_verify import verify
+from signer.errors import AuditLogError, AuditUnavailableError
 from signer.schemes.daemon_keys import AuditSigner
+
+__all__ = [
+    "GENESIS", "AuditEntry", "AuditHead", "AuditLog", "canonical", "head_message", "verify_lines",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64
-HEAD_CONTEXT = b"sequence-signer/audit-head/v1"
+_UNAVAILABLE = "audit log unavailable; refusing to sign"
 
 
 @dataclass(frozen=True, slots=True)
-class AuditHead:
+class AuditEntry:
+    """One stored record as read back: its chain fields and the exact line."""
+
     seq: int
+    ts_ms: int
+    prev: str
     hash: str
+    line: str
 
 
-def canonical(obj: Mapping[str, Any]) -> bytes:
-    """Canonical JSON: sorted keys, no spaces, ASCII only."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def record_hash(record: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(canonical(body)).hexdigest()
-
-
-def head_message(head: AuditHead) -> bytes:
-    """The bytes the audit key signs for a head: context || seq (8 bytes BE) || hash."""
-    return HEAD_CONTEXT + head.seq.to_bytes(8, "big") + bytes.fromhex(head.hash)
+class _Pending(NamedTuple):
+    line: bytes
+    head: AuditHead
+    fut: asyncio.Future[None]
 
 
 class AuditLog:
     """The audit log of one daemon. Use ``await append(event)`` from the event loop."""
 
-    def __init__(self, path: Path, signer: AuditSigner) -> None:
+    def __init__(
+        self,
+        path: Path,
+        signer: AuditSigner,
+        *,
+        checkpoint_every: int = 1000,
+        checkpoint_interval_s: float = 60.0,
+    ) -> None:
+        if checkpoint_every < 1 or checkpoint_interval_s <= 0:
+            raise ValueError("checkpoint_every and checkpoint_interval_s must be positive")
         self._path = path
         self._signer = signer
-        self._head = _recover(path)
-        self._durable = self._head
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._every = checkpoint_every
+        self._interval = checkpoint_interval_s
+        state = recover(path, signer.public_key)
+        self._head = self._durable = state.head
+        self._uncovered, self._index, self._end = state.uncovered, state.index, state.end
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditLogError(f"cannot open the audit log: {type(exc).__name__}") from None
         self._file = os.fdopen(fd, "ab", buffering=0)
-        self._pending: list[tuple[bytes, asyncio.Future[None], AuditHead]] = []
-        self._flushing = False
-        self._broken = False
+        st = os.fstat(fd)
+        self._identity = (st.st_dev, st.st_ino)
+        self._pending: list[_Pending] = []
+        self._last: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._flushing = self._broken = self._closed = False
 
     @property
     def head(self) -> AuditHead:
@@ -85,115 +120,166 @@ class AuditLog:
         head = self._durable
         return head, self._signer.sign(head_message(head))
 
+    def check_available(self) -> None:
+        """Raise ``AuditUnavailableError`` if an append would be refused."""
+        if self._broken or self._closed:
+            raise AuditUnavailableError(_UNAVAILABLE)
+
     async def append(self, event: Mapping[str, Any]) -> AuditHead:
         """Append one record; returns its (seq, hash) once it is durable."""
-        if self._broken:
-            raise AuditUnavailableError("audit log unavailable; refusing to sign")
-        seq = self._head.seq + 1
+        if RESERVED.intersection(event):
+            raise ValueError("audit events may not set the log's own fields")
+        self.check_available()
+        head, fut = self._enqueue(event, time.time_ns() // 1_000_000)
+        self._uncovered += 1
+        if self._uncovered >= self._every:
+            self._checkpoint()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
+        await fut
+        return head
+
+    async def aclose(self) -> None:
+        """Clean shutdown: checkpoint what is not yet covered, wait for it, close."""
+        if not (self._broken or self._closed) and self._uncovered:
+            self._checkpoint()
+        self._closed = True
+        if self._last is not None:
+            with contextlib.suppress(AuditUnavailableError):
+                await asyncio.shield(self._last)
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._cancel_timer()
+        with contextlib.suppress(OSError):
+            self._file.close()
+
+    def _enqueue(
+        self, fields: Mapping[str, Any], ts_ms: int
+    ) -> tuple[AuditHead, asyncio.Future[None]]:
         record: dict[str, Any] = {
-            "seq": seq,
-            "ts": time.time_ns() // 1_000_000,
+            "seq": self._head.seq + 1,
+            "ts": ts_ms,
             "prev": self._head.hash,
-            **event,
+            **fields,
         }
         record["hash"] = record_hash(record)
-        line = canonical(record) + b"\n"
-        self._head = AuditHead(seq, record["hash"])
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((line, fut, self._head))
+        self._head = AuditHead(record["seq"], record["hash"])
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._pending.append(_Pending(canonical(record) + b"\n", self._head, fut))
+        self._last = fut
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        await fut
-        return AuditHead(seq, record["hash"])
+            self._flusher = loop.create_task(self._flush())
+        return self._head, fut
+
+    def _checkpoint(self) -> None:
+        """Queue a checkpoint signing the current head (durable with the batch it joins)."""
+        self._cancel_timer()
+        self._uncovered = 0
+        covers, ts_ms = self._head, time.time_ns() // 1_000_000
+        sig = self._signer.sign(checkpoint_message(covers, ts_ms))
+        _, fut = self._enqueue(checkpoint_fields(covers, self._signer.public_key, sig), ts_ms)
+        # Nobody awaits a checkpoint; a failure is already reported by _fail.
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not (self._broken or self._closed) and self._uncovered:
+            self._checkpoint()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def _flush(self) -> None:
         try:
             while self._pending and not self._broken:
                 batch, self._pending = self._pending, []
                 try:
-                    await asyncio.to_thread(self._write, b"".join(entry[0] for entry in batch))
+                    await asyncio.to_thread(self._write, b"".join(p.line for p in batch))
                 except OSError as exc:
                     self._fail(batch, exc)
                     break
-                self._durable = batch[-1][2]
-                for _, fut, _ in batch:
-                    if not fut.done():
-                        fut.set_result(None)
+                self._commit(batch)
         finally:
             self._flushing = False
 
     def _write(self, data: bytes) -> None:
-        self._file.write(data)
+        """Write all of ``data`` and fsync (worker thread)."""
+        # SECURITY: a removed or replaced file would swallow records unseen; refuse.
+        st = os.stat(self._path)
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise OSError(errno.ESTALE, "the audit file was replaced")
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            if not written:  # a regular file never returns 0 or None for a non-empty write
+                raise OSError(errno.EIO, "audit write made no progress")
+            view = view[written:]  # a short write (disk full, file size limit): go on
         os.fsync(self._file.fileno())
 
-    def _fail(
-        self, batch: list[tuple[bytes, asyncio.Future[None], AuditHead]], exc: OSError
-    ) -> None:
+    def _commit(self, batch: list[_Pending]) -> None:
+        for item in batch:
+            if (item.head.seq - 1) % STRIDE == 0:
+                self._index.append(self._end)
+            self._end += len(item.line)
+            if not item.fut.done():
+                item.fut.set_result(None)
+        self._durable = batch[-1].head
+
+    def _fail(self, batch: list[_Pending], exc: OSError) -> None:
         # SECURITY: fail closed. Nothing in this batch (or later) is acknowledged.
-        log.error("audit append failed (%s); refusing to sign until restart", type(exc).__name__)
+        log.error(
+            "audit append failed (%s, errno %s); refusing to sign until restart",
+            type(exc).__name__,
+            exc.errno,
+        )
         self._broken = True
-        for _, fut, _ in batch + self._pending:
-            if not fut.done():
-                fut.set_exception(AuditUnavailableError("audit log unavailable; refusing to sign"))
+        self._cancel_timer()
+        for item in batch + self._pending:
+            if not item.fut.done():
+                item.fut.set_exception(AuditUnavailableError(_UNAVAILABLE))
         self._pending = []
 
-    def read(self, after_seq: int, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` records with seq > after_seq, as parsed JSON objects."""
-        out: list[dict[str, Any]] = []
-        for record in iter_records(self._path):
-            if record["seq"] > after_seq:
-                out.append(record)
-                if len(out) >= limit:
+    def read(self, after_seq: int, limit: int) -> list[AuditEntry]:
+        """Up to ``limit`` durable records with seq > after_seq (seeks via the index)."""
+        durable = self._durable.seq
+        if after_seq >= durable or limit <= 0:
+            return []
+        index = self._index
+        offset = index[min(after_seq // STRIDE, len(index) - 1)] if index else 0
+        out: list[AuditEntry] = []
+        with self._path.open("rb") as f:
+            f.seek(offset)
+            for raw in f:
+                entry = _entry(raw)
+                if entry is None or entry.seq > durable:
                     break
+                if entry.seq > after_seq:
+                    out.append(entry)
+                    if len(out) >= limit:
+                        break
         return out
 
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
 
-
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Parse every complete line of an audit file."""
-    with path.open("rb") as f:
-        for line in f:
-            if line.endswith(b"\n"):
-                yield json.loads(line)
+def _entry(raw: bytes) -> AuditEntry | None:
+    if not raw.endswith(b"\n"):
+        return None
+    try:
+        record = json.loads(raw)
+        return AuditEntry(
+            int(record["seq"]), int(record["ts"]), str(record["prev"]), str(record["hash"]),
+            raw[:-1].decode("ascii"),
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError):
+        raise AuditUnavailableError("the audit log is unreadable; run audit verify") from None
 
 
 def verify_lines(lines: Iterable[bytes]) -> list[str]:
-    """Check the chain; returns the problems found (empty when intact)."""
-    problems: list[str] = []
-    prev, expected_seq = GENESIS, 1
-    for n, line in enumerate(lines, 1):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            problems.append(f"line {n}: not JSON")
-            break
-        if record.get("seq") != expected_seq:
-            problems.append(f"line {n}: seq {record.get('seq')} where {expected_seq} expected")
-        if record.get("prev") != prev:
-            problems.append(f"line {n}: prev does not match the hash of the record before")
-        if record.get("hash") != record_hash(record):
-            problems.append(f"line {n}: hash does not match the record (edited)")
-        prev, expected_seq = record.get("hash", ""), expected_seq + 1
-    return problems
-
-
-def _recover(path: Path) -> AuditHead:
-    """Find the head; truncate a trailing partial line (it was never acknowledged)."""
-    if not path.exists():
-        return AuditHead(0, GENESIS)
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        log.warning("audit log: truncating a partial last line (%d bytes)", len(data) - keep)
-        with path.open("r+b") as f:
-            f.truncate(keep)
-            os.fsync(f.fileno())
-        data = data[:keep]
-    if not data:
-        return AuditHead(0, GENESIS)
-    last = json.loads(data[data.rstrip(b"\n").rfind(b"\n") + 1 :])
-    return AuditHead(int(last["seq"]), str(last["hash"]))
+    """Chain-only check of lines without their newlines (no key): the problem, if any."""
+    report = verify((line + b"\n" for line in lines), None)
+    return [] if report.problem is None else [str(report.problem)]

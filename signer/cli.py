@@ -23,6 +23,7 @@ EPILOG = """examples:
       --venue binance --method POST --path /api/v3/order \\
       --query 'symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=20000'
   sequence-signer policy check policy/default.toml
+  sequence-signer audit verify .dev-state/audit.log --key AUDIT_PUBLIC_KEY_BASE64
 """
 
 
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     pol_sub = pol.add_subparsers(dest="policy_command", required=True)
     check = pol_sub.add_parser("check", help="validate a policy document")
     check.add_argument("file", type=Path)
+    _audit_args(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -64,7 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         from signer.cli_call import run_call
 
         return run_call(args)
+    if args.command == "audit":
+        from signer.cli_audit import run
+
+        return run(args)
     return _policy_check(args.file)
+
+
+def _audit_args(sub: Any) -> None:
+    from signer.cli_audit import add_arguments
+
+    add_arguments(sub.add_parser("audit", help="audit log tools: verify"))
 
 
 def _serve(args: argparse.Namespace) -> int:

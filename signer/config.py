@@ -22,6 +22,10 @@ Example (production)::
     frontend = "api"
     ops = "admin"
 
+    [audit]                  # optional; signed checkpoints in the audit log
+    checkpoint_every = 1000
+    checkpoint_interval_s = 60
+
 SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
 ``dev = true``; production listeners are Unix sockets (file mode 0600 unless
 ``socket_mode`` says otherwise) or mutual TLS. Unknown keys are refused.
@@ -83,6 +87,20 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """Signed checkpoints in the audit log (``[audit]`` table; bounded defaults).
+
+    Attributes:
+        checkpoint_every: a checkpoint after at most this many records (1-100000).
+        checkpoint_interval_s: and at most this long after the first record it
+            covers (1-3600 s). Records not yet covered are checked by chain only.
+    """
+
+    checkpoint_every: int = 1000
+    checkpoint_interval_s: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the daemon needs to start. Built by ``load_config`` or ``dev_config``."""
 
@@ -98,6 +116,7 @@ class Config:
     log_level: str = "INFO"
     link_domain: str = "sequence.local"
     link_ttl_s: int = 600
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def db_path(self) -> Path:
@@ -122,7 +141,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
         "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
-        "link_ttl_s",
+        "link_ttl_s", "audit",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -149,6 +168,12 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     if not 1 <= recv <= 60000:
         raise ConfigError("binance_recv_window_ms: must be 1-60000")
     policy_file = raw.get("policy_file")
+    audit_raw = _typed(raw, "audit", dict, {})
+    _no_unknown(audit_raw, set(AuditSettings.__dataclass_fields__), "audit.")
+    audit = AuditSettings(
+        _bounded(audit_raw, "checkpoint_every", 1000, 1, 100_000, "audit."),
+        _bounded(audit_raw, "checkpoint_interval_s", 60, 1, 3600, "audit."),
+    )
     return Config(
         state_dir=state_dir,
         listeners=listeners,
@@ -162,6 +187,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         log_level=_typed(raw, "log_level", str, "INFO"),
         link_domain=_link_domain(_typed(raw, "link_domain", str, "sequence.local")),
         link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
+        audit=audit,
     )
 
 
@@ -213,10 +239,12 @@ def _link_domain(value: str) -> str:
     return value
 
 
-def _bounded(raw: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value: int = _typed(raw, key, int, default)
+def _bounded(
+    raw: dict[str, Any], key: str, default: int, low: int, high: int, prefix: str = ""
+) -> int:
+    value: int = _typed(raw, key, int, default, prefix)
     if not low <= value <= high:
-        raise ConfigError(f"{key}: must be {low}-{high}")
+        raise ConfigError(f"{prefix}{key}: must be {low}-{high}")
     return value
 
 
@@ -227,10 +255,10 @@ def _role(value: Any, where: str) -> Role:
         raise ConfigError(f'{where}: must be "api" or "admin"') from None
 
 
-def _typed(raw: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+def _typed(raw: dict[str, Any], key: str, kind: type, default: Any, prefix: str = "") -> Any:
     value = raw.get(key, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{key}: must be {kind.__name__}")
+        raise ConfigError(f"{prefix}{key}: must be {kind.__name__}")
     return value
 
 

@@ -154,3 +154,11 @@ class StorageError(Exception):
 
 class UnsealError(Exception):
     """A sealed record failed authentication (tampered, swapped or wrong key)."""
+
+
+class AuditLogError(Exception):
+    """The audit log cannot be opened, or its tail fails verification at start-up.
+
+    The daemon does not start (fail closed); the message names the problem
+    (kind and seq, never record contents beyond that).
+    """

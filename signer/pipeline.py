@@ -96,6 +96,8 @@ class Pipeline:
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
+        # SECURITY: fail closed early: no key is unsealed or used while the log is broken.
+        self._audit.check_available()
         venue = self._venue(req)
         try:
             evaluation = self._evaluate(venue, req)

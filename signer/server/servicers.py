@@ -214,25 +214,19 @@ class AuditServicer(_Base, audit_service_pb2_grpc.AuditServiceServicer):
         except SignerError as exc:
             code, message, trailers = status_for(exc)
             await context.abort(code, message, trailers)
-        records = await asyncio.to_thread(self.s.audit.read, req.after_seq, req.limit or 100)
-        for record in records:
+        try:
+            entries = await asyncio.to_thread(self.s.audit.read, req.after_seq, req.limit or 100)
+        except SignerError as exc:
+            code, message, trailers = status_for(exc)
+            await context.abort(code, message, trailers)
+        for entry in entries:
             ts = Timestamp()
-            ts.FromMilliseconds(int(record["ts"]))
+            ts.FromMilliseconds(entry.ts_ms)
             yield audit_service_pb2.ReadAuditResponse(
                 record=audit_service_pb2.AuditRecord(
-                    seq=record["seq"],
-                    time=ts,
-                    json=_line(record),
-                    prev_hash=record["prev"],
-                    hash=record["hash"],
+                    seq=entry.seq, time=ts, json=entry.line, prev_hash=entry.prev, hash=entry.hash
                 )
             )
-
-
-def _line(record: dict[str, Any]) -> str:
-    from signer.audit import canonical
-
-    return canonical(record).decode()
 
 
 def _unimplemented(name: str) -> Callable[..., Awaitable[Any]]:

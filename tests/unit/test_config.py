@@ -55,3 +55,18 @@ def test_dev_config_has_separate_admin_socket(tmp_path: Path) -> None:
     roles = [(lc.kind, lc.role) for lc in cfg.listeners]
     assert ("unix", Role.API) in roles and ("unix", Role.ADMIN) in roles
     assert cfg.dev and cfg.master_key_file is None
+
+
+def test_audit_checkpoint_settings_are_bounded() -> None:
+    assert parse_config(dict(BASE)).audit.checkpoint_every == 1000
+    cfg = parse_config({**BASE, "audit": {"checkpoint_every": 10, "checkpoint_interval_s": 5}})
+    assert (cfg.audit.checkpoint_every, cfg.audit.checkpoint_interval_s) == (10, 5)
+    for bad, message in [
+        ({"checkpoint_every": 0}, "audit.checkpoint_every: must be 1-100000"),
+        ({"checkpoint_interval_s": 86400}, "audit.checkpoint_interval_s: must be 1-3600"),
+        ({"checkpoint_interval_s": 1.5}, "audit.checkpoint_interval_s: must be int"),
+        ({"sign_every": 1}, "audit.sign_every: unknown key"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            parse_config({**BASE, "audit": bad})
+        assert message in str(err.value)

@@ -270,3 +270,28 @@ def test_refusal_inside_sign_is_audited(tmp_path: Path) -> None:
         asyncio.run(pipeline.sign(CALLER, req))
     record = json.loads((tmp_path / "audit.log").read_bytes().splitlines()[-1])
     assert (record["decision"], record["rule"]) == ("deny", "venue.credential-mismatch")
+
+
+def test_broken_audit_log_refuses_before_any_key_is_touched(tmp_path: Path) -> None:
+    fake, keystore = FakeVenue(intent()), SpyKeystore(creds())
+    audit = AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32)))
+
+    def broken(data: bytes) -> None:
+        raise OSError("full")
+
+    audit._write = broken  # type: ignore[method-assign]
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        keystore,  # type: ignore[arg-type]
+        audit,
+        None,  # type: ignore[arg-type]
+    )
+    req = SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account"))
+    with pytest.raises(AuditUnavailableError):
+        asyncio.run(pipeline.sign(CALLER, req))  # breaks the log (signed, then withheld)
+    assert (keystore.lookups, len(fake.signed_with)) == (1, 1)
+    with pytest.raises(AuditUnavailableError):
+        asyncio.run(pipeline.sign(CALLER, req))
+    assert (keystore.lookups, len(fake.signed_with)) == (1, 1)  # fail closed before the key
