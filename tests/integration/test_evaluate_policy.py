@@ -29,13 +29,16 @@ from tests.integration.isolation_table import ROWS, VenueRow
 def spy_on(monkeypatch: pytest.MonkeyPatch, calls: list[str], *objects: object) -> None:
     """Record every call of every method of ``objects`` (instance-level patches)."""
     for obj in objects:
+        owner = type(obj).__name__
         for name in dir(obj):
             method = getattr(obj, name)
             if name.startswith("__") or not inspect.ismethod(method):
                 continue
 
-            def wrapper(*a: Any, _m: Callable[..., Any] = method, _n: str = name, **k: Any) -> Any:
-                calls.append(f"{type(_m.__self__).__name__}.{_n}")
+            def wrapper(
+                *a: Any, _m: Callable[..., Any] = method, _n: str = f"{owner}.{name}", **k: Any
+            ) -> Any:
+                calls.append(_n)
                 return _m(*a, **k)
 
             monkeypatch.setattr(obj, name, functools.wraps(method)(wrapper))
