@@ -118,6 +118,11 @@ def test_a_home_proven_in_one_mode_is_no_home_in_the_other(
     assert reason == "POLICY_DENIED" and "withdraw.recipient-not-linked" in details
     reason, details = refused(lambda: call(daemon, intruder, HOME_CHAIN[intruder], home))
     assert reason == "POLICY_DENIED" and "withdraw.recipient-not-linked" in details
+    # The intruder cannot unlink it either.
+    unlink = w.UnlinkConnectedWalletRequest(principal=p(intruder), address=home)
+    assert daemon.api().wallets.UnlinkConnectedWallet(unlink).unlinked is False
+    listed = daemon.api().wallets.ListWallets(w.ListWalletsRequest(principal=p(owner))).wallets
+    assert home in {x.address for x in listed}
     # Positive control: the owner may send home.
     tx = withdraw(daemon, owner, TWIN[intruder], "ETH", home)
     assert Account.recover_transaction(tx.raw_transaction) == getattr(tx, "from")
