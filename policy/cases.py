@@ -18,6 +18,10 @@ A case file is TOML::
     recipient = "0x..."               # optional (withdraw-home)
     recipient_linked = true           # optional, default false
 
+A case may state a request instead of an intent (``[case.request]``, see
+``policy/case_requests.py``); ``load_case_file`` reads both kinds, ``load_cases``
+only intent cases (this pure library cannot parse requests).
+
 Case files are as strict as policy documents: unknown keys, unknown rule ids,
 an ``expect`` that contradicts the rule's effect and duplicate case names are
 refused with ``PolicyCaseError`` naming the source, key path and line.
@@ -31,12 +35,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy._toml_lines import PathPart, find_line, format_path
+from policy.case_requests import DEFAULT_CLIENT_ID as DEFAULT_CLIENT_ID
+from policy.case_requests import RequestCase, read_outcome, read_request
 from policy.document import PolicyDocument, display
 from policy.engine import ALLOW_RULE_IDS, RULE_IDS, decide
 from policy.intents import EndpointClass, VenueRequestIntent
 
-DEFAULT_CLIENT_ID = "policy-case"
-_CASE_KEYS = ("name", "expect", "rule", "intent")
+_CASE_KEYS = ("name", "expect", "rule", "intent", "request", "error")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
 _OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class", "recipient")
 _INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "recipient_linked")
@@ -56,6 +61,7 @@ class DecisionCase:
         expect_allowed: the expected ``Decision.allowed``.
         rule_id: the rule id that must decide.
         intent: the intent to evaluate.
+        line: where the case starts in its file, for messages.
     """
 
     name: str
@@ -63,6 +69,7 @@ class DecisionCase:
     expect_allowed: bool
     rule_id: str
     intent: VenueRequestIntent
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,23 +130,41 @@ class _Reader:
             raise self.fail((*path, key), "required, must be a non-empty string")
         return value
 
-    def case(self, raw: object, index: int, seen: set[str]) -> DecisionCase:
+    def case(
+        self, raw: object, index: int, seen: set[str], error_reasons: frozenset[str]
+    ) -> DecisionCase | RequestCase:
         path: tuple[PathPart, ...] = ("case", index)
         table = self.table(raw, path, _CASE_KEYS)
         name = self.string(table, path, "name")
         if name in seen:
             raise self.fail((*path, "name"), f"duplicate case name {display(name)}")
         seen.add(name)
+        line = find_line(self.text, path)
+        if "request" in table:
+            if "intent" in table:
+                raise self.fail(
+                    (*path, "request"), "a case states an intent or a request, not both"
+                )
+            expect, rule, error = read_outcome(
+                self, table, path, error_reasons, lambda r, e: self.rule(path, r, e)
+            )
+            request = read_request(self, table["request"], (*path, "request"))
+            return RequestCase(name, self.source, expect, rule, error, request, line)
+        if "error" in table:
+            raise self.fail((*path, "error"), "only request cases can expect an error")
         expect = self.string(table, path, "expect")
         if expect not in ("allow", "deny"):
             raise self.fail((*path, "expect"), 'must be "allow" or "deny"')
-        rule = self.string(table, path, "rule")
+        rule = self.rule(path, self.string(table, path, "rule"), expect)
+        intent = self.intent(table.get("intent"), (*path, "intent"))
+        return DecisionCase(name, self.source, expect == "allow", rule, intent, line)
+
+    def rule(self, path: tuple[PathPart, ...], rule: str, expect: str) -> str:
         if rule not in RULE_IDS:
             raise self.fail((*path, "rule"), f"unknown rule id {display(rule)}")
         if (rule in ALLOW_RULE_IDS) != (expect == "allow"):
             raise self.fail((*path, "rule"), f"rule {rule} cannot {expect}")
-        intent = self.intent(table.get("intent"), (*path, "intent"))
-        return DecisionCase(name, self.source, expect == "allow", rule, intent)
+        return rule
 
     def intent(self, raw: object, path: tuple[PathPart, ...]) -> VenueRequestIntent:
         table = self.table(raw, path, _INTENT_KEYS)
@@ -169,12 +194,16 @@ class _Reader:
         )
 
 
-def load_cases(data: bytes, source: str) -> list[DecisionCase]:
-    """Parse a case file.
+def load_case_file(
+    data: bytes, source: str, *, error_reasons: frozenset[str] = frozenset()
+) -> list[DecisionCase | RequestCase]:
+    """Parse a case file holding intent cases and/or request cases.
 
     Args:
         data: the TOML bytes.
         source: a name for messages (usually the file name).
+        error_reasons: the reason codes a request case may expect with
+            ``expect = "error"`` (the caller's; this library knows none).
 
     Returns:
         The cases in file order (at least one).
@@ -193,7 +222,25 @@ def load_cases(data: bytes, source: str) -> list[DecisionCase]:
     if not isinstance(raw_cases, list) or not raw_cases:
         raise reader.fail(("case",), "a case file needs at least one [[case]] table")
     seen: set[str] = set()
-    return [reader.case(raw, index, seen) for index, raw in enumerate(raw_cases)]
+    return [reader.case(raw, index, seen, error_reasons) for index, raw in enumerate(raw_cases)]
+
+
+def load_cases(data: bytes, source: str) -> list[DecisionCase]:
+    """Parse a case file of intent cases (``load_case_file``); request cases are refused.
+
+    Raises:
+        PolicyCaseError: invalid TOML, any schema violation, or a request case
+            (those need the venue parsers: ``sequence-signer policy test``).
+    """
+    cases = load_case_file(data, source)
+    for index, case in enumerate(cases):
+        if isinstance(case, RequestCase):
+            where = f"{source}:{case.line}" if case.line is not None else source
+            raise PolicyCaseError(
+                f"{where}: case[{index}].request: request cases need the venue parsers; "
+                "run them with sequence-signer policy test"
+            )
+    return [case for case in cases if isinstance(case, DecisionCase)]
 
 
 def run_cases(document: PolicyDocument, cases: Iterable[DecisionCase]) -> list[CaseResult]:

@@ -24,6 +24,7 @@ EPILOG = """examples:
       --query 'symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=20000'
   sequence-signer policy check policy/default.toml
   sequence-signer audit verify .dev-state/audit.log --key AUDIT_PUBLIC_KEY_BASE64
+  sequence-signer policy test tests/policy_cases/ -v    # decision cases, like opa test
 """
 
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     check = pol_sub.add_parser("check", help="validate a policy document")
     check.add_argument("file", type=Path)
     _audit_args(sub)
+    _policy_test_parser(pol_sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         from signer.cli_audit import run
 
         return run(args)
+    if args.policy_command == "test":
+        from signer.policy_test_runner import run_cli
+
+        return run_cli(args.dir, args.policy, verbose=args.verbose)
     return _policy_check(args.file)
 
 
@@ -128,6 +134,15 @@ def _health(target: str, timeout: float) -> int:
     serving = resp.status == health_pb2.HealthCheckResponse.SERVING
     print("serving" if serving else "not serving")
     return 0 if serving else 1
+
+
+def _policy_test_parser(pol_sub: Any) -> None:
+    test = pol_sub.add_parser(
+        "test", help="run decision cases (*.toml under DIR) against a policy, like opa test"
+    )
+    test.add_argument("dir", type=Path)
+    test.add_argument("--policy", type=Path, help="policy document (default: the shipped one)")
+    test.add_argument("-v", "--verbose", action="store_true", help="list every case")
 
 
 def _policy_check(path: Path) -> int:

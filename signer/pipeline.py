@@ -10,14 +10,16 @@ SECURITY: the policy decides before any key is looked up, so an unknown
 principal or venue cannot be told apart from a denied one by timing or error.
 Every outcome after envelope validation (refused, denied, no credentials,
 signed) is audited; if the audit append fails, nothing is returned but
-AUDIT_UNAVAILABLE. ``evaluate`` is the same path stopped after the decision.
+AUDIT_UNAVAILABLE. ``evaluate`` is the same path stopped after the decision
+(``evaluate_request``: venue selection, strict parse, ``decide``; no key, no
+audit record), shared with ``sequence-signer policy test``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from policy.decision import Decision
@@ -183,26 +185,15 @@ class Pipeline:
 
     def evaluate(self, req: SignRequest) -> Decision:
         """The decision ``sign`` would take, without touching a key or the audit log."""
-        return self._evaluate(self._venue(req), req).decision
+        return evaluate_request(
+            self._venues, self._known, self._policy.document, req, self._is_connected
+        ).decision
 
     def _venue(self, req: SignRequest) -> Venue:
-        if req.venue not in self._known:
-            raise UnknownVenueError("unknown venue", venue=_safe_token(req.venue))
-        if req.wallet_id:
-            _check_wallet_id(req.venue, req.wallet_id)
-        venue = self._venues.get(req.venue)
-        if venue is None:
-            raise NotImplementedYetError(f"signing for {req.venue} is not available in this build")
-        return venue
+        return select_venue(self._venues, self._known, req)
 
     def _evaluate(self, venue: Venue, req: SignRequest) -> Evaluation:
-        parsed = venue.parse(req.principal, req.request)
-        intent = parsed.intent
-        if intent.endpoint_class is EndpointClass.WITHDRAW_HOME and intent.recipient:
-            # Public wallet rows only: no key is unsealed before the decision.
-            linked = self._is_connected(req, intent.recipient)
-            parsed = replace(parsed, intent=replace(intent, recipient_linked=linked))
-        return Evaluation(decide(self._policy.document, parsed.intent), parsed)
+        return _decide(venue, self._policy.document, req, self._is_connected)
 
     def _is_connected(self, req: SignRequest, address: str) -> bool:
         if self._wallets is None:
@@ -243,6 +234,51 @@ class Pipeline:
                 "policy_sha256": self._policy.document.sha256,
             }
         )
+
+
+def select_venue(venues: Mapping[str, Venue], known: frozenset[str], req: SignRequest) -> Venue:
+    """The venue module for ``req``; refuses unknown venues and misrouted ``wallet_id``."""
+    if req.venue not in known:
+        raise UnknownVenueError("unknown venue", venue=_safe_token(req.venue))
+    if req.wallet_id:
+        _check_wallet_id(req.venue, req.wallet_id)
+    venue = venues.get(req.venue)
+    if venue is None:
+        raise NotImplementedYetError(f"signing for {req.venue} is not available in this build")
+    return venue
+
+
+def evaluate_request(
+    venues: Mapping[str, Venue],
+    known: frozenset[str],
+    document: PolicyDocument,
+    req: SignRequest,
+    is_connected: Callable[[SignRequest, str], bool] | None = None,
+) -> Evaluation:
+    """Select the venue, parse strictly, decide. No key, no audit; the only
+    stored data read is ``is_connected`` (public wallet rows), if given.
+
+    Raises:
+        SignerError: the envelope refusals ``sign`` raises before deciding
+            (unknown venue, MODE_MISMATCH host, invalid request, wallet_id routing).
+    """
+    return _decide(select_venue(venues, known, req), document, req, is_connected)
+
+
+def _decide(
+    venue: Venue,
+    document: PolicyDocument,
+    req: SignRequest,
+    is_connected: Callable[[SignRequest, str], bool] | None = None,
+) -> Evaluation:
+    parsed = venue.parse(req.principal, req.request)
+    intent = parsed.intent
+    if intent.endpoint_class is EndpointClass.WITHDRAW_HOME and intent.recipient:
+        # Public wallet rows only: no key is unsealed before the decision.
+        # Without a wallet store (the offline case runner) nothing is linked.
+        linked = is_connected is not None and is_connected(req, intent.recipient)
+        parsed = replace(parsed, intent=replace(intent, recipient_linked=linked))
+    return Evaluation(decide(document, parsed.intent), parsed)
 
 
 def _request_digest(req: SignRequest) -> str:
