@@ -159,9 +159,7 @@ class LimitsPolicy:
 
     rate_default: RateLimit = DEFAULT_RATE
     rate_venues: Mapping[str, RateLimit] = field(default_factory=lambda: MappingProxyType({}))
-    caps: Mapping[tuple[str, str], AmountCap] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    caps: Mapping[tuple[str, str], AmountCap] = field(default_factory=lambda: MappingProxyType({}))
 
     def rate_for(self, venue: str) -> RateLimit:
         """The signing rate that applies to ``venue``."""

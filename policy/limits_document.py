@@ -47,10 +47,7 @@ _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,77})(?:\.([0-9]{1,77}))?", re.ASCII)
 
 _NATIVE = {"polygon": "POL", "polygon-amoy": "POL"}
 KNOWN_TOKENS: MappingProxyType[str, MappingProxyType[str, int]] = MappingProxyType(
-    {
-        chain: MappingProxyType({_NATIVE.get(chain, "ETH"): 18, "USDC": 6})
-        for chain in KNOWN_CHAINS
-    }
+    {chain: MappingProxyType({_NATIVE.get(chain, "ETH"): 18, "USDC": 6}) for chain in KNOWN_CHAINS}
 )
 """(chain -> symbol -> decimals); the same as ``signer.evm.tokens.TOKENS`` (a test checks)."""
 
@@ -111,7 +108,9 @@ def _cap(
 ) -> AmountCap:
     check.keys(table, path, ("per_tx", "per_24h"))
     decimals = KNOWN_TOKENS[chain][token]
-    per_tx, per_24h = (_units(check, table, (*path, key), decimals) for key in ("per_tx", "per_24h"))
+    per_tx, per_24h = (
+        _units(check, table, (*path, key), decimals) for key in ("per_tx", "per_24h")
+    )
     if per_tx > per_24h:
         raise check.fail((*path, "per_tx"), "must not exceed per_24h")
     return AmountCap(chain, token, decimals, per_tx, per_24h)
@@ -126,7 +125,7 @@ def _units(check: _Check, table: dict[str, Any], path: tuple[str, ...], decimals
     whole, fraction = match.group(1), match.group(2) or ""
     if len(fraction) > decimals:
         raise check.fail(path, f"at most {decimals} decimal places for this token")
-    units = int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
+    units = int(int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0"))
     if not 0 < units < _UINT256:
         raise check.fail(path, "must be greater than zero and below 2**256 base units")
     return units

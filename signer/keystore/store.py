@@ -3,7 +3,8 @@
 Invariants:
 
 1. The store holds only ciphertext, wrapped data keys, public metadata and
-   counters; it never sees plaintext (sealing happens in ``seal_fn``).
+   counters (nonces, rate marks, the withdraw ledger of ``signer.limits``); it
+   never sees plaintext (sealing happens in ``seal_fn``).
 2. Every write is one transaction committed with ``synchronous=FULL`` in WAL
    mode, so when a write method returns its effect is on disk.
 3. A record's version only grows: ``put_sealed`` reads it, seals for the next
@@ -99,6 +100,14 @@ class Store:
                 raise StorageError("unsupported state schema version")
 
     def _write(self) -> _Transaction:
+        return _Transaction(self)
+
+    def transaction(self) -> _Transaction:
+        """``with store.transaction() as cur``: BEGIN IMMEDIATE .. COMMIT under the lock.
+
+        For modules that own a table (``signer.limits.spend``): a read-decide-write
+        inside it is atomic against every other writer of the file.
+        """
         return _Transaction(self)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
