@@ -116,7 +116,7 @@ class Pipeline:
         # A token is spent whatever happens next (no credentials, a refusal in
         # venue.sign); nothing is refunded. ``evaluate`` never takes one.
         try:
-            self._rate.consume(
+            await self._rate.consume(
                 RateScope(req.principal.client_id, req.principal.mode.value, venue.name),
                 self._policy.document.limits.rate_for(venue.name),
             )

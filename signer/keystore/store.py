@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,17 +208,23 @@ class Store:
 
     def counter_set_max(self, name: str, value: int) -> int:
         """Durably store ``max(old, value)``; return the stored value. Never goes down."""
-        if not -(2**63) <= value < 2**63:
+        return self.counters_set_max({name: value})[name]
+
+    def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
+        """``counter_set_max`` for several counters in one transaction (one fsync)."""
+        if not all(-(2**63) <= value < 2**63 for value in values.values()):
             raise ValueError("counter value out of range")
+        stored = {}
         with self._write() as cur:
-            cur.execute(
-                "INSERT INTO counters(name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
-                (name, value),
-            )
-            return int(
-                cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
-            )
+            for name, value in values.items():
+                cur.execute(
+                    "INSERT INTO counters(name, value) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+                    (name, value),
+                )
+                row = cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+                stored[name] = int(row[0])
+        return stored
 
     def iter_records(self) -> Iterator[tuple[str, str, str, str, int, SealedRecord]]:
         """Every record as ``(kind, client_id, mode, name, version, record)``.

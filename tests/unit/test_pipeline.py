@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,10 @@ class MemoryMarks:
     def counter_get(self, name: str) -> int | None:
         return self.counters.get(name)
 
-    def counter_set_max(self, name: str, value: int) -> int:
-        self.counters[name] = max(self.counters.get(name, value), value)
-        return self.counters[name]
+    def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
+        for name, value in values.items():
+            self.counters[name] = max(self.counters.get(name, value), value)
+        return {name: self.counters[name] for name in values}
 
 
 def limiter() -> RateLimiter:

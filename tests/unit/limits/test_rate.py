@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -30,30 +33,38 @@ class MemoryMarks:
     def counter_get(self, name: str) -> int | None:
         return self.counters.get(name)
 
-    def counter_set_max(self, name: str, value: int) -> int:
+    def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
         if self.fail:
             raise StorageError("state database write failed")
         self.writes += 1
-        self.counters[name] = max(self.counters.get(name, value), value)
-        return self.counters[name]
+        for name, value in values.items():
+            self.counters[name] = max(self.counters.get(name, value), value)
+        return {name: self.counters[name] for name in values}
 
 
-def take(limiter: RateLimiter, scope: RateScope, now: int, n: int = 1) -> list[bool]:
-    out = []
-    for _ in range(n):
-        try:
-            limiter.consume(scope, LIMIT, now)
-            out.append(True)
-        except RateLimitedError:
-            out.append(False)
-    return out
+def take(
+    limiter: RateLimiter, scope: RateScope, now: int, n: int = 1, limit: RateLimit = LIMIT
+) -> list[bool]:
+    """``n`` requests in a row at ``now``: which were granted."""
+
+    async def go() -> list[bool]:
+        out = []
+        for _ in range(n):
+            try:
+                await limiter.consume(scope, limit, now)
+                out.append(True)
+            except RateLimitedError:
+                out.append(False)
+        return out
+
+    return asyncio.run(go())
 
 
 def test_burst_then_rate_limited_with_rule_and_retry_hint() -> None:
     limiter = RateLimiter(MemoryMarks())
     assert take(limiter, A_LIVE, T0, 3) == [True] * 3
     with pytest.raises(RateLimitedError) as err:
-        limiter.consume(A_LIVE, LIMIT, T0)
+        asyncio.run(limiter.consume(A_LIVE, LIMIT, T0))
     assert (err.value.code, err.value.reason) == ("RESOURCE_EXHAUSTED", "RATE_LIMITED")
     assert dict(err.value.metadata) == {"rule_id": "limit.rate", "retry_after_ms": "500"}
     assert "binance" in err.value.public_message and "alice" not in err.value.public_message
@@ -63,12 +74,16 @@ def test_burst_then_rate_limited_with_rule_and_retry_hint() -> None:
 def test_the_clock_is_injected() -> None:
     now = [T0]
     limiter = RateLimiter(MemoryMarks(), lambda: now[0])
-    for _ in range(3):
-        limiter.consume(A_LIVE, LIMIT)
-    with pytest.raises(RateLimitedError):
-        limiter.consume(A_LIVE, LIMIT)
-    now[0] += S // 2
-    limiter.consume(A_LIVE, LIMIT)
+
+    async def go() -> None:
+        for _ in range(3):
+            await limiter.consume(A_LIVE, LIMIT)
+        with pytest.raises(RateLimitedError):
+            await limiter.consume(A_LIVE, LIMIT)
+        now[0] += S // 2
+        await limiter.consume(A_LIVE, LIMIT)
+
+    asyncio.run(go())
 
 
 @pytest.mark.parametrize(
@@ -86,15 +101,31 @@ def test_invariant_1_scopes_are_independent(other: RateScope) -> None:
     assert take(limiter, A_LIVE, T0, 1) == [False]
 
 
-def test_invariant_2_marks_are_written_ahead_and_rarely() -> None:
+def test_invariant_2_no_grant_returns_before_its_mark_is_durable() -> None:
     marks = MemoryMarks()
     limiter = RateLimiter(marks)
     fast = RateLimit(rate_per_second=1000, burst=1000)
-    for i in range(5000):  # 5 s of traffic at the full rate
-        limiter.consume(A_LIVE, fast, T0 + i * (S // 1000))
-        tat = limiter._buckets[A_LIVE].tat
-        assert tat <= marks.counters[A_LIVE.counter]  # never runs ahead of the disk
+
+    async def go() -> None:
+        for i in range(5000):  # 5 s of traffic at the full rate
+            await limiter.consume(A_LIVE, fast, T0 + i * (S // 1000))
+            assert limiter._buckets[A_LIVE].tat <= marks.counters[A_LIVE.counter]
+
+    asyncio.run(go())
     assert marks.writes <= 6  # about one per lease (1 s), not one per signature
+
+
+def test_invariant_2_concurrent_grants_share_one_write() -> None:
+    marks = MemoryMarks()
+    limiter = RateLimiter(marks)
+    scopes = [RateScope(f"c{i}", "live", "binance") for i in range(200)]
+
+    async def go() -> None:
+        await asyncio.gather(*(limiter.consume(x, LIMIT, T0) for x in scopes for _ in range(2)))
+
+    asyncio.run(go())
+    assert marks.writes <= 2  # 400 grants on 200 quiet buckets: one batched transaction
+    assert all(marks.counters[x.counter] >= limiter._buckets[x].tat for x in scopes)
 
 
 def test_invariant_3_restart_keeps_the_bucket_empty(tmp_path: Path) -> None:
@@ -126,11 +157,8 @@ def test_invariant_3_no_restart_ever_grants_beyond_burst_plus_refill(
         now += gap
         if restart:
             limiter = RateLimiter(marks)
-        try:
-            limiter.consume(A_LIVE, limit, now)
+        if take(limiter, A_LIVE, now, limit=limit) == [True]:
             granted.append(now)
-        except RateLimitedError:
-            pass
     for i, start in enumerate(granted):
         for j in range(i, len(granted)):
             assert j - i + 1 <= burst + (granted[j] - start) // limit.interval_ns
@@ -145,14 +173,46 @@ def test_invariant_4_eviction_never_frees_tokens() -> None:
     assert take(limiter, A_LIVE, T0, 1) == [False]
 
 
+def test_invariant_4_a_bucket_whose_mark_is_in_flight_is_not_evicted() -> None:
+    gate = threading.Event()
+
+    class SlowMarks(MemoryMarks):
+        def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
+            gate.wait(10)
+            return super().counters_set_max(values)
+
+    marks = SlowMarks()
+    limiter = RateLimiter(marks, max_buckets=1)
+    bob = RateScope("bob", "live", "binance")
+
+    async def go() -> None:
+        first = asyncio.ensure_future(limiter.consume(A_LIVE, LIMIT, T0))
+        await asyncio.sleep(0)  # alice's grant now waits on its mark
+        second = asyncio.ensure_future(limiter.consume(bob, LIMIT, T0))
+        await asyncio.sleep(0)
+        assert set(limiter._buckets) == {A_LIVE, bob}  # over the bound, alice kept
+        gate.set()
+        await asyncio.gather(first, second)
+
+    asyncio.run(go())
+    assert take(limiter, A_LIVE, T0, 3) == [True, True, False]
+
+
 def test_invariant_5_a_failed_mark_write_grants_nothing() -> None:
     marks = MemoryMarks()
     limiter = RateLimiter(marks)
     marks.fail = True
-    with pytest.raises(StorageError):
-        limiter.consume(A_LIVE, LIMIT, T0)
+
+    async def go() -> list[object]:
+        return await asyncio.gather(
+            *(limiter.consume(A_LIVE, LIMIT, T0) for _ in range(2)), return_exceptions=True
+        )
+
+    assert [type(r) for r in asyncio.run(go())] == [StorageError, StorageError]
     marks.fail = False
-    assert take(limiter, A_LIVE, T0, 4) == [True] * 3 + [False]
+    # The two reserved tokens stay spent (fail closed); the third is granted once written.
+    assert take(limiter, A_LIVE, T0, 2) == [True, False]
+    assert marks.counters[A_LIVE.counter] >= limiter._buckets[A_LIVE].tat
 
 
 def test_counter_names_cannot_collide() -> None:
