@@ -81,7 +81,8 @@ def _index_lines(text: str) -> list[tuple[tuple[PathPart, ...], int]]:
 
 
 def find_line(text: str, path: Sequence[PathPart]) -> int | None:
-    """The line where ``path`` is defined, or where its nearest enclosing table is.
+    """The line where ``path`` is defined (or first implied, as ``[a.b.c]`` implies
+    ``a.b``), else where its nearest enclosing table is.
 
     Args:
         text: the TOML source the path was found in.
@@ -92,10 +93,15 @@ def find_line(text: str, path: Sequence[PathPart]) -> int | None:
     """
     target = tuple(path)
     best: tuple[int, int] | None = None  # (matched length, line)
+    implied: int | None = None  # first line defining a key under target ([a.b.c] implies a.b)
     for entry, number in _index_lines(text):
         if entry == target:
             return number
         is_prefix = len(entry) < len(target) and target[: len(entry)] == entry
         if is_prefix and (best is None or len(entry) > best[0]):
             best = (len(entry), number)
+        if implied is None and len(entry) > len(target) and entry[: len(target)] == target:
+            implied = number
+    if implied is not None:
+        return implied
     return None if best is None else best[1]

@@ -7,6 +7,9 @@ Schema v1 (TOML)::
     enabled = true
     modes = ["live", "sandbox"]              # subset of MODES, no duplicates
     classes = ["trade", "cancel", "read"]    # subset of EndpointClass, no duplicates
+    [chains.arbitrum]                        # policy.chains: enabled EVM chains, gas caps
+    [limits.rate.default]                    # policy.limits_document: signing rates,
+    [limits.withdraw.arbitrum.USDC]          # withdraw caps per chain and token
 
 Invariants the loader enforces (each refusal is a ``PolicyDocumentError`` that
 names the key path and, where it can be found, the line):
@@ -39,6 +42,8 @@ from typing import Any
 from policy._toml_lines import PathPart, find_line, format_path
 from policy.chains import ChainPolicy, load_chains
 from policy.intents import EndpointClass
+from policy.limits import DEFAULT_LIMITS, LimitsPolicy
+from policy.limits_document import load_limits
 
 KNOWN_VENUES: tuple[str, ...] = (
     "kraken",
@@ -123,6 +128,8 @@ class PolicyDocument:
         venues: venue policies in document order; absent venues are disabled.
         raw: the exact bytes that were validated (what signatures cover).
         sha256: lower-case hex SHA-256 of ``raw``.
+        chains: enabled EVM chains and their gas caps (``policy.chains``).
+        limits: signing rates and withdraw caps (``policy.limits_document``).
     """
 
     version: int
@@ -130,6 +137,7 @@ class PolicyDocument:
     raw: bytes = field(repr=False)
     sha256: str
     chains: tuple[ChainPolicy, ...] = ()
+    limits: LimitsPolicy = DEFAULT_LIMITS
 
     def chain(self, chain: str) -> ChainPolicy | None:
         """The policy for ``chain``, or None when the document does not name it."""
@@ -225,7 +233,7 @@ def load_document(data: bytes) -> PolicyDocument:
         # this is the backstop.
         raise PolicyDocumentError("invalid TOML: nesting too deep") from None
     check = _Checker(text)
-    check.keys(tree, (), ("version", "venues", "chains"))
+    check.keys(tree, (), ("version", "venues", "chains", "limits"))
     version = tree.get("version")
     # SECURITY: bool is an int subclass; `version = true` must not read as 1.
     if type(version) is not int or not 1 <= version <= MAX_VERSION:
@@ -238,7 +246,9 @@ def load_document(data: bytes) -> PolicyDocument:
             raise check.fail(("venues", venue), f"unknown venue {display(venue)}")
     loaded = tuple(_load_venue(check, venue, table) for venue, table in venues.items())
     chains = load_chains(check, tree.get("chains", {}))
-    return PolicyDocument(version, loaded, data, hashlib.sha256(data).hexdigest(), chains)
+    limits = load_limits(check, tree.get("limits", {}), KNOWN_VENUES)
+    digest = hashlib.sha256(data).hexdigest()
+    return PolicyDocument(version, loaded, data, digest, chains, limits)
 
 
 # --- I/O helpers (the only functions in policy/ that read anything) -------------

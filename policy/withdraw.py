@@ -14,6 +14,10 @@ Rule ids (stable; tests and audit records refer to them):
                                           the Hyperliquid bridge (a deposit there is
                                           credited to the sender's own account)
 ``withdraw.gas-cap``               deny   a gas field exceeds the chain's cap
+``withdraw.no-cap``                deny   no ``[limits.withdraw.<chain>.<token>]``
+                                          cap exists for a send to a connected
+                                          wallet (amounts are then checked against
+                                          it by ``signer.limits``, durably)
 ``withdraw.to-linked-wallet``      allow  every check above passed
 ``engine.error``                   deny   evaluation raised
 =================================  =====  ==========================================
@@ -32,6 +36,7 @@ RULE_NOT_LINKED = "withdraw.recipient-not-linked"
 RULE_CALL = "call.not-allowlisted"
 ALLOWED_CALLS = frozenset({"native", "transfer", "transferFrom"})
 RULE_GAS_CAP = "withdraw.gas-cap"
+RULE_NO_CAP = "withdraw.no-cap"
 RULE_ALLOWED = "withdraw.to-linked-wallet"
 
 
@@ -86,4 +91,13 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
             return Decision.deny(
                 RULE_GAS_CAP, f"{name} {value} exceeds the cap {cap} on {intent.chain}"
             )
+    # SECURITY: a bridge deposit is credited to the sender's own Hyperliquid
+    # account (value stays with the principal), so only sends to a connected
+    # wallet need, and are counted against, a withdraw cap.
+    if intent.recipient_is_bridge is not True and (
+        document.limits.withdraw_cap(intent.chain, intent.token) is None
+    ):
+        return Decision.deny(
+            RULE_NO_CAP, f"no withdraw cap is configured for {intent.token} on {intent.chain}"
+        )
     return Decision.allow(RULE_ALLOWED, f"to connected wallet {intent.recipient}")

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import signal
+import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from signer.credentials import CredentialManager
 from signer.domain import VENUES
 from signer.keystore import Keystore, MasterKey, Store
 from signer.keystore.wallets import WalletStore
+from signer.limits import RateLimiter, SpendLedger
 from signer.pipeline import DaemonClock, Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
 from signer.server.server import Listeners
@@ -39,7 +42,8 @@ def load_policy(config: Config) -> PolicyDocument:
 class Daemon:
     """Everything a running signer holds. ``start`` / ``stop`` / ``run``."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, now_ns: Callable[[], int] = time.time_ns) -> None:
+        """``now_ns``: the wall clock of the limit windows (tests inject one)."""
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if config.master_key_file is not None:
@@ -61,6 +65,8 @@ class Daemon:
         )
         self.policy = PolicyHolder(load_policy(config))
         self.wallet_store = WalletStore(self.store, master)
+        self.rate = RateLimiter(self.store, now_ns)
+        self.spend = SpendLedger(self.store, now_ns)
         self.pipeline = Pipeline(
             build_venues(config),
             VENUES,
@@ -69,6 +75,7 @@ class Daemon:
             self.audit,
             DaemonClock(self.keystore),
             self.wallet_store,
+            rate=self.rate,
         )
         self.services = Services(
             pipeline=self.pipeline,
@@ -80,7 +87,7 @@ class Daemon:
             wallets=WalletManager(
                 self.wallet_store, self.audit, config.link_domain, config.link_ttl_s
             ),
-            withdrawals=WithdrawService(self.wallet_store, self.policy, self.audit),
+            withdrawals=WithdrawService(self.wallet_store, self.policy, self.audit, self.spend),
         )
         self.listeners = Listeners(config, self.services)
 

@@ -2,6 +2,7 @@
 
     venue.parse(request)            strict; refuses ambiguity        -> ParsedRequest
     policy.decide(document, intent) pure, no I/O, no keys            -> Decision
+    rate.consume(principal, venue)  one token, only after allow      -> or RATE_LIMITED
     keystore.credentials(...)       only after allow                 -> VenueCredentials
     venue.sign(parsed, creds)       daemon-built bytes, daemon nonce -> SignedRequest
     audit.append(record)            before anything is returned
@@ -35,12 +36,14 @@ from signer.errors import (
     NotImplementedYetError,
     NoTradingWalletError,
     PolicyDeniedError,
+    RateLimitedError,
     SignerError,
     UnknownVenueError,
 )
 from signer.keystore import Keystore
 from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
+from signer.limits.rate import RateLimiter, RateScope
 from signer.schemes.secp256k1 import parse_address
 from signer.venues.base import Binding, ParsedRequest, Venue
 
@@ -87,6 +90,8 @@ class Pipeline:
         audit: AuditLog,
         clock: DaemonClock,
         wallets: WalletStore | None = None,
+        *,
+        rate: RateLimiter,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -95,6 +100,7 @@ class Pipeline:
         self._audit = audit
         self._clock = clock
         self._wallets = wallets
+        self._rate = rate
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
@@ -110,6 +116,21 @@ class Pipeline:
         if not decision.allowed:
             await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
             raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+        # SECURITY: the rate counts signatures the policy allowed, so it is taken
+        # after the decision (a denied request costs no token: flooding denials
+        # cannot starve the principal's real orders, and they are audited anyway)
+        # and before any key is unsealed (a limited request touches no key).
+        # A token is spent whatever happens next (no credentials, a refusal in
+        # venue.sign); nothing is refunded. ``evaluate`` never takes one.
+        try:
+            await self._rate.consume(
+                RateScope(req.principal.client_id, req.principal.mode.value, venue.name),
+                self._policy.document.limits.rate_for(venue.name),
+            )
+        except RateLimitedError as exc:
+            rule = exc.metadata.get("rule_id", "")
+            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
+            raise
         binding = parsed.binding or Binding()
         try:
             self._check_agent(req, binding)

@@ -2,7 +2,8 @@
 
     parse (chain, token, Decimal amount, recipient, gas fields)    strict, typed errors
     policy.withdraw.decide_withdraw(document, intent)               pure; before any key
-    wallet store: unseal the trading key                            only after allow
+    limits: reserve the amount in the durable 24 h window           only after allow
+    wallet store: unseal the trading key                            only after the reservation
     signer.evm.tx.sign(..., expected_from=trading address)          EIP-1559
     audit.append(record)                                            before returning
 
@@ -10,6 +11,9 @@ SECURITY (DESIGN.md invariant 4): the recipient must be a connected wallet of
 the same (client, mode), registered only through a signed EIP-4361 challenge;
 the gas fields are capped by the policy document so a hostile front end cannot
 burn the wallet's native balance; the chain must belong to the principal's mode.
+Value sent to a connected wallet (Withdraw, and SignTransaction value sends and
+ERC-20 transfers) counts against the ``[limits.withdraw]`` caps; a reservation
+is given back if the withdrawal then fails before anything is returned.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from policy.withdraw import WithdrawIntent, decide_withdraw
+from policy.document import PolicyDocument
+from policy.withdraw import RULE_NO_CAP, WithdrawIntent, decide_withdraw
 from signer.audit import AuditLog
 from signer.domain import Caller, Principal
 from signer.errors import (
@@ -42,6 +47,7 @@ from signer.evm.chains import chain_by_id, chain_by_name
 from signer.evm.tokens import HYPERLIQUID_BRIDGE2, token_by_contract
 from signer.evm.tokens import token as find_token
 from signer.keystore.wallets import CONNECTED, WalletStore
+from signer.limits.spend import Spend, SpendLedger
 from signer.pipeline import PolicyHolder
 from signer.schemes.secp256k1 import Secp256k1Key
 
@@ -62,10 +68,13 @@ class WithdrawRequest:
 
 
 class WithdrawService:
-    def __init__(self, wallets: WalletStore, policy: PolicyHolder, audit: AuditLog) -> None:
+    def __init__(
+        self, wallets: WalletStore, policy: PolicyHolder, audit: AuditLog, ledger: SpendLedger
+    ) -> None:
         self._wallets = wallets
         self._policy = policy
         self._audit = audit
+        self._ledger = ledger
 
     async def withdraw(self, caller: Caller, req: WithdrawRequest) -> evm_tx.SignedTransaction:
         """Withdraw: a native or ERC-20 transfer to a connected wallet."""
@@ -80,23 +89,53 @@ class WithdrawService:
     ) -> evm_tx.SignedTransaction:
         """Parse, decide (before any key), sign, audit; refusals are audited too."""
         intent: WithdrawIntent | None = None
+        spend: Spend | None = None
+        document = self._policy.document
         try:
             intent, fields = parse()
-            decision = decide_withdraw(self._policy.document, intent)
+            decision = decide_withdraw(document, intent)
             if not decision.allowed:
                 reason = decision.reasons[0] if decision.reasons else "not allowed"
                 raise PolicyDeniedError(
                     f"denied by policy rule {decision.rule_id}: {reason}", rule_id=decision.rule_id
                 )
+            spend = self._reserve(document, principal, intent)
             signed = self._sign(principal, fields)
         except SignerError as exc:
+            self._ledger.refund(spend)
             rule = exc.metadata.get("rule_id", str(exc.reason or ""))
             await self._record(caller, principal, action, intent, "deny", rule)
             raise
-        await self._record(
-            caller, principal, action, intent, "allow", decision.rule_id, signed.tx_hash
-        )
+        except BaseException:
+            self._ledger.refund(spend)
+            raise
+        try:
+            await self._record(
+                caller, principal, action, intent, "allow", decision.rule_id, signed.tx_hash
+            )
+        except BaseException:
+            self._ledger.refund(spend)  # the transaction was never returned
+            raise
         return signed
+
+    def _reserve(
+        self, document: PolicyDocument, principal: Principal, intent: WithdrawIntent
+    ) -> Spend | None:
+        """Count the amount against the principal's caps, durably, or raise RATE_LIMITED.
+
+        SECURITY: after the decision, so a withdrawal refused for any other
+        reason never consumes the allowance; before the key is unsealed, so an
+        over-limit request touches no key. The check-and-add is one SQLite
+        transaction (``SpendLedger.consume``): two racing withdrawals cannot
+        both fit under a cap only one fits under. A bridge deposit stays with
+        the principal (credited to its own Hyperliquid account) and is not counted.
+        """
+        if intent.recipient_is_bridge is True:
+            return None
+        cap = document.limits.withdraw_cap(intent.chain, intent.token)
+        if cap is None:  # decide_withdraw denied this already; never reached
+            raise PolicyDeniedError("no withdraw cap is configured", rule_id=RULE_NO_CAP)
+        return self._ledger.consume(principal, cap, intent.amount)
 
     def _parse(self, req: WithdrawRequest) -> tuple[WithdrawIntent, evm_tx.Eip1559Fields]:
         chain = chain_by_name(req.chain)
@@ -149,7 +188,7 @@ class WithdrawService:
         chain = chain_by_id(req.chain_id)
         to = parse_address(req.to, field="to")
         value = _wei(req.value or "0", "value")
-        kind, symbol, recipient_raw = describe_call(chain.name, to, value, req.data)
+        kind, symbol, recipient_raw, amount = describe_call(chain.name, to, value, req.data)
         recipient = to_checksum(recipient_raw) if recipient_raw else ""
         linked = bool(recipient) and any(
             w.role == CONNECTED and w.address == recipient
@@ -165,7 +204,7 @@ class WithdrawService:
         tip = _wei(req.max_priority_fee_per_gas, "max_priority_fee_per_gas")
         intent = WithdrawIntent(
             req.principal.client_id, req.principal.mode.value, chain.name, chain.mode.value,
-            symbol, value, recipient, linked, max_fee, tip, req.gas_limit, kind, bridge,
+            symbol, amount, recipient, linked, max_fee, tip, req.gas_limit, kind, bridge,
         )  # fmt: skip
         fields = evm_tx.Eip1559Fields(
             chain.chain_id, req.nonce, tip, max_fee, req.gas_limit, to, value, bytes(req.data)
@@ -233,24 +272,27 @@ class ContractCallRequest:
     gas_limit: int
 
 
-def describe_call(chain_name: str, to: bytes, value: int, data: bytes) -> tuple[str, str, bytes]:
-    """(call kind, token symbol, recipient) of a decoded call; "unknown" if not signable.
+def describe_call(
+    chain_name: str, to: bytes, value: int, data: bytes
+) -> tuple[str, str, bytes, int]:
+    """(call kind, token symbol, recipient, amount in base units) of a decoded call.
 
     SECURITY: only a plain value send (empty data) or an ERC-20 ``transfer`` /
     ``transferFrom`` of a registered token carries a recipient; anything else
     (approve, permit, unknown selectors, value sent to a contract) is "unknown"
-    or its own kind, which the policy denies.
+    or its own kind, which the policy denies. The amount is what leaves (the
+    value, or the decoded token amount), so the withdraw caps see it.
     """
     chain = chain_by_name(chain_name)
     if not data:
-        return "native", chain.native_symbol, to
+        return "native", chain.native_symbol, to, value
     token = token_by_contract(chain, to)
     call = decode_erc20_call(data)
     if token is None or value != 0:
-        return "unknown", "", b""
+        return "unknown", "", b"", 0
     if isinstance(call, Erc20Transfer | Erc20TransferFrom):
         kind = "transfer" if isinstance(call, Erc20Transfer) else "transferFrom"
-        return kind, token.symbol, parse_address(call.to)
+        return kind, token.symbol, parse_address(call.to), call.amount
     if isinstance(call, Erc20Approve):
-        return "approve", token.symbol, b""
-    return "unknown", token.symbol, b""
+        return "approve", token.symbol, b"", 0
+    return "unknown", token.symbol, b"", 0

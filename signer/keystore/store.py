@@ -3,7 +3,8 @@
 Invariants:
 
 1. The store holds only ciphertext, wrapped data keys, public metadata and
-   counters; it never sees plaintext (sealing happens in ``seal_fn``).
+   counters (nonces, rate marks, the withdraw ledger of ``signer.limits``); it
+   never sees plaintext (sealing happens in ``seal_fn``).
 2. Every write is one transaction committed with ``synchronous=FULL`` in WAL
    mode, so when a write method returns its effect is on disk.
 3. A record's version only grows: ``put_sealed`` reads it, seals for the next
@@ -17,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,14 @@ class Store:
                 raise StorageError("unsupported state schema version")
 
     def _write(self) -> _Transaction:
+        return _Transaction(self)
+
+    def transaction(self) -> _Transaction:
+        """``with store.transaction() as cur``: BEGIN IMMEDIATE .. COMMIT under the lock.
+
+        For modules that own a table (``signer.limits.spend``): a read-decide-write
+        inside it is atomic against every other writer of the file.
+        """
         return _Transaction(self)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -199,17 +208,23 @@ class Store:
 
     def counter_set_max(self, name: str, value: int) -> int:
         """Durably store ``max(old, value)``; return the stored value. Never goes down."""
-        if not -(2**63) <= value < 2**63:
+        return self.counters_set_max({name: value})[name]
+
+    def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
+        """``counter_set_max`` for several counters in one transaction (one fsync)."""
+        if not all(-(2**63) <= value < 2**63 for value in values.values()):
             raise ValueError("counter value out of range")
+        stored = {}
         with self._write() as cur:
-            cur.execute(
-                "INSERT INTO counters(name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
-                (name, value),
-            )
-            return int(
-                cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0]
-            )
+            for name, value in values.items():
+                cur.execute(
+                    "INSERT INTO counters(name, value) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+                    (name, value),
+                )
+                row = cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+                stored[name] = int(row[0])
+        return stored
 
     def iter_records(self) -> Iterator[tuple[str, str, str, str, int, SealedRecord]]:
         """Every record as ``(kind, client_id, mode, name, version, record)``.

@@ -9,7 +9,8 @@ import datetime as dt
 import ipaddress
 import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,8 +142,9 @@ def make_config(state: Path, pki: Pki) -> Config:
 class RunningDaemon:
     """A daemon on its own event loop in a background thread."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, now_ns: Callable[[], int] = time.time_ns) -> None:
         self.config = config
+        self.now_ns = now_ns
         self.loop = asyncio.new_event_loop()
         self.daemon: Daemon | None = None
         self._ready = threading.Event()
@@ -157,7 +159,7 @@ class RunningDaemon:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.daemon = Daemon(self.config)
+            self.daemon = Daemon(self.config, self.now_ns)
             self.loop.run_until_complete(self.daemon.start())
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
             self._error = exc

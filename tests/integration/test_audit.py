@@ -22,6 +22,7 @@ from signer._proto.sequence.signer.v1 import (
     identity_service_pb2,
     signing_service_pb2,
 )
+from signer.app import default_policy_bytes
 from signer.audit_verify import TrustedHead, verify
 from signer.client import Stubs, channel
 from signer.config import AuditSettings, Config, ListenerConfig
@@ -200,7 +201,9 @@ def test_expfail_audit_file_replaced_by_directory(state_dir: Path, pki: Pki) -> 
     assert cli_verify(audit, key).returncode == 0
 
 
-FSIZE_LIMIT = 96 * 1024
+# Large enough for SQLite's WAL (the rate limiter persists a mark about once a
+# second), small enough for the audit log to hit it within a few seconds.
+FSIZE_LIMIT = 512 * 1024
 LIMITED = (
     "import resource, runpy, sys\n"
     f"resource.setrlimit(resource.RLIMIT_FSIZE, ({FSIZE_LIMIT}, {FSIZE_LIMIT}))\n"
@@ -210,7 +213,7 @@ LIMITED = (
 
 
 def fill(api: Stubs, signed: list[int]) -> None:
-    for _ in range(2000):
+    for _ in range(20_000):
         signed.append(int(sign_account(api).audit_id))
 
 
@@ -219,8 +222,10 @@ def test_expfail_audit_disk_full_keeps_refusing(tmp_path_factory: pytest.TempPat
     d: Path = tmp_path_factory.mktemp("full")
     (d / "master.key").write_text(secrets.token_hex(32))
     (d / "master.key").chmod(0o600)
+    unlimited = b"\n[limits.rate.binance]\nrate_per_second = 1000000\nburst = 1000000\n"
+    (d / "policy.toml").write_bytes(default_policy_bytes() + unlimited)
     (d / "config.toml").write_text(
-        f'state_dir = "state"\nmaster_key_file = "master.key"\n\n'
+        f'state_dir = "state"\nmaster_key_file = "master.key"\npolicy_file = "policy.toml"\n\n'
         f'[[listeners]]\nkind = "unix"\naddress = "{d}/api.sock"\nrole = "api"\n'
     )
     proc = subprocess.Popen(

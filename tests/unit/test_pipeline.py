@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from signer.errors import (
     NotImplementedYetError,
     NoTradingWalletError,
     PolicyDeniedError,
+    RateLimitedError,
     UnknownVenueError,
 )
 from signer.keystore.handles import Secret, VenueCredentials
+from signer.limits.rate import RateLimiter
 from signer.pipeline import Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner
 from signer.venues.base import Clock, ParsedRequest
@@ -49,6 +52,25 @@ class FakeVenue:
     def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
         self.signed_with.append(creds)
         return SignedRequest(HttpRequest("GET", "/signed"), (("X-Sig", "s"),))
+
+
+class MemoryMarks:
+    """In-memory stand-in for the store's durable counters (rate marks)."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+
+    def counter_get(self, name: str) -> int | None:
+        return self.counters.get(name)
+
+    def counters_set_max(self, values: Mapping[str, int]) -> dict[str, int]:
+        for name, value in values.items():
+            self.counters[name] = max(self.counters.get(name, value), value)
+        return {name: self.counters[name] for name in values}
+
+
+def limiter() -> RateLimiter:
+    return RateLimiter(MemoryMarks())
 
 
 class SpyKeystore:
@@ -76,6 +98,7 @@ def run(
     venue: str = "binance",
     wallet_id: str = "",
     audit_broken: bool = False,
+    rate: RateLimiter | None = None,
 ) -> tuple[Any, SpyKeystore, FakeVenue, list[dict[str, Any]]]:
     fake = FakeVenue(venue_intent)
     keystore = SpyKeystore(creds)
@@ -93,6 +116,7 @@ def run(
         keystore,  # type: ignore[arg-type]
         audit,
         None,  # type: ignore[arg-type]
+        rate=rate or limiter(),
     )
     req = SignRequest(P, venue, HttpRequest("GET", "/api/v3/account"), wallet_id)
     try:
@@ -211,6 +235,7 @@ def run_dex(
         AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32))),
         None,  # type: ignore[arg-type]
         wallets,  # type: ignore[arg-type]
+        rate=limiter(),
     )
     # The fake venue's intent is an allowed binance read, so only the routing differs.
     req = SignRequest(P, "hyperliquid", HttpRequest("GET", "/api/v3/account"), wallet_id)
@@ -264,6 +289,7 @@ def test_refusal_inside_sign_is_audited(tmp_path: Path) -> None:
         SpyKeystore(creds()),  # type: ignore[arg-type]
         audit,
         None,  # type: ignore[arg-type]
+        rate=limiter(),
     )
     req = SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account"))
     with pytest.raises(PolicyDeniedError):
@@ -287,6 +313,7 @@ def test_broken_audit_log_refuses_before_any_key_is_touched(tmp_path: Path) -> N
         keystore,  # type: ignore[arg-type]
         audit,
         None,  # type: ignore[arg-type]
+        rate=RateLimiter(MemoryMarks(), lambda: 1_700_000_000 * 10**9),
     )
     req = SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account"))
     with pytest.raises(AuditUnavailableError):
@@ -295,3 +322,74 @@ def test_broken_audit_log_refuses_before_any_key_is_touched(tmp_path: Path) -> N
     with pytest.raises(AuditUnavailableError):
         asyncio.run(pipeline.sign(CALLER, req))
     assert (keystore.lookups, len(fake.signed_with)) == (1, 1)  # fail closed before the key
+
+
+# --- the signing rate (signer.limits.rate) -----------------------------------------
+
+ONE_PER_SECOND = (
+    default_policy_bytes() + b"\n[limits.rate.binance]\nrate_per_second = 1\nburst = 1\n"
+)
+
+
+def rate_pipeline(
+    tmp_path: Path, stored: VenueCredentials | None
+) -> tuple[Pipeline, FakeVenue, SpyKeystore]:
+    fake, keystore = FakeVenue(intent()), SpyKeystore(stored)
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance",),
+        PolicyHolder(load_document(ONE_PER_SECOND)),
+        keystore,  # type: ignore[arg-type]
+        AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32))),
+        None,  # type: ignore[arg-type]
+        rate=RateLimiter(MemoryMarks(), lambda: 1_700_000_000 * 10**9),  # a frozen clock
+    )
+    return pipeline, fake, keystore
+
+
+def sign_all(pipeline: Pipeline, n: int) -> list[Any]:
+    async def go() -> list[Any]:
+        out: list[Any] = []
+        for _ in range(n):
+            try:
+                out.append(
+                    await pipeline.sign(
+                        CALLER, SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account"))
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - returned for the assertions
+                out.append(exc)
+        return out
+
+    return asyncio.run(go())
+
+
+def audit_records(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (tmp_path / "audit.log").read_bytes().splitlines()]
+
+
+def test_rate_limited_request_touches_no_key_and_is_audited(tmp_path: Path) -> None:
+    pipeline, fake, keystore = rate_pipeline(tmp_path, creds())
+    first, second = sign_all(pipeline, 2)
+    assert isinstance(first, SignedRequest)
+    assert isinstance(second, RateLimitedError) and second.metadata["rule_id"] == "limit.rate"
+    assert keystore.lookups == 1 and len(fake.signed_with) == 1
+    record = audit_records(tmp_path)[-1]
+    assert (record["decision"], record["rule"]) == ("deny", "limit.rate")
+    assert "binance" in record["reasons"][0]
+
+
+def test_denied_and_evaluated_requests_take_no_token(tmp_path: Path) -> None:
+    pipeline, fake, _ = rate_pipeline(tmp_path, creds())
+    fake.intent = intent(endpoint=None)
+    assert all(isinstance(r, PolicyDeniedError) for r in sign_all(pipeline, 3))
+    fake.intent = intent()
+    for _ in range(3):
+        assert pipeline.evaluate(SignRequest(P, "binance", HttpRequest("GET", "/x"))).allowed
+    assert isinstance(sign_all(pipeline, 1)[0], SignedRequest)
+
+
+def test_a_token_is_spent_once_the_policy_allowed(tmp_path: Path) -> None:
+    pipeline, _, _ = rate_pipeline(tmp_path, None)
+    first, second = sign_all(pipeline, 2)
+    assert isinstance(first, NoCredentialsError) and isinstance(second, RateLimitedError)

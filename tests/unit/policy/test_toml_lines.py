@@ -44,6 +44,8 @@ okx.enabled = false
         (("case", 1, "intent", "venue"), 17),
         (("case", 0, "intent", "mode"), 13),
         (("venues", "okx", "enabled"), 19),
+        (("venues", "okx"), 19),  # implied by a dotted key or a deeper [a.b.c] header
+        (("case", 1, "intent"), 16),
         (("nothing",), None),
     ],
 )
