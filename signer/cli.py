@@ -23,6 +23,9 @@ EPILOG = """examples:
       --venue binance --method POST --path /api/v3/order \\
       --query 'symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=20000'
   sequence-signer policy check policy/default.toml
+  sequence-signer policy keygen --out alice                 # alice.key (0600), alice.pub
+  sequence-signer policy sign policy.toml --key alice.key   # adds a line to policy.toml.sig
+  sequence-signer policy verify policy.toml --config /etc/sequence-signer/config.toml
 """
 
 
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     pol_sub = pol.add_subparsers(dest="policy_command", required=True)
     check = pol_sub.add_parser("check", help="validate a policy document")
     check.add_argument("file", type=Path)
+    _policy_update_commands(pol_sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -64,7 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         from signer.cli_call import run_call
 
         return run_call(args)
+    if args.policy_command != "check":
+        from signer.cli_policy import run_policy_command
+
+        return run_policy_command(args) or 0
     return _policy_check(args.file)
+
+
+def _policy_update_commands(sub: Any) -> None:
+    from signer.cli_policy import add_policy_commands
+
+    add_policy_commands(sub)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -93,9 +107,14 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _run(config: Config) -> int:
     from signer.app import Daemon, prepare_process
+    from signer.policy_reload import PolicyStartupError
 
     prepare_process()
-    daemon = Daemon(config)
+    try:
+        daemon = Daemon(config)
+    except PolicyStartupError as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
+        return 2
     asyncio.run(daemon.run())
     return 0
 
