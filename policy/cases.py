@@ -14,6 +14,7 @@ A case file is TOML::
     endpoint = "POST /api/v3/order"   # omit for None
     endpoint_class = "trade"          # omit for None
     violations = []                   # optional
+    features = []                     # optional (policy.venue_options)
     client_id = "c1"                  # optional
 
 Case files are as strict as policy documents: unknown keys, unknown rule ids,
@@ -37,7 +38,7 @@ DEFAULT_CLIENT_ID = "policy-case"
 _CASE_KEYS = ("name", "expect", "rule", "intent")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
 _OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class")
-_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations")
+_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "features")
 
 
 class PolicyCaseError(ValueError):
@@ -121,6 +122,12 @@ class _Reader:
             raise self.fail((*path, key), "required, must be a non-empty string")
         return value
 
+    def strings(self, table: dict[str, Any], path: tuple[PathPart, ...], key: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail((*path, key), "must be a list of strings")
+        return value
+
     def case(self, raw: object, index: int, seen: set[str]) -> DecisionCase:
         path: tuple[PathPart, ...] = ("case", index)
         table = self.table(raw, path, _CASE_KEYS)
@@ -147,9 +154,9 @@ class _Reader:
         classes = [member.value for member in EndpointClass]
         if endpoint_class is not None and endpoint_class not in classes:
             raise self.fail((*path, "endpoint_class"), f"unknown class {display(endpoint_class)}")
-        violations = table.get("violations", [])
-        if not isinstance(violations, list) or not all(isinstance(v, str) for v in violations):
-            raise self.fail((*path, "violations"), "must be a list of strings")
+        violations, features = (
+            self.strings(table, path, key) for key in ("violations", "features")
+        )
         return VenueRequestIntent(
             client_id=optional.get("client_id", DEFAULT_CLIENT_ID),
             mode=fields["mode"],
@@ -159,6 +166,7 @@ class _Reader:
             endpoint=optional.get("endpoint"),
             endpoint_class=None if endpoint_class is None else EndpointClass(endpoint_class),
             violations=tuple(violations),
+            features=tuple(features),
         )
 
 

@@ -15,6 +15,8 @@ rule id                     effect when
 ``venue.mode-disabled``     deny   the principal's mode is not in the venue's ``modes``
 ``endpoint.class-disabled`` deny   the endpoint has no class, or its class is not in
                                    the venue's ``classes``
+``venue.feature-disabled``  deny   the request uses a venue feature (e.g. a
+                                   Polymarket exchange) the document does not grant
 ``venue.endpoint-allowed``  allow  every check above passed
 ``default-deny``            deny   anything the rules above do not describe (an
                                    unknown mode, a malformed endpoint or class)
@@ -37,6 +39,7 @@ RULE_ENDPOINT_NOT_ALLOWLISTED = "endpoint.not-allowlisted"
 RULE_VENUE_DISABLED = "venue.disabled"
 RULE_MODE_DISABLED = "venue.mode-disabled"
 RULE_CLASS_DISABLED = "endpoint.class-disabled"
+RULE_FEATURE_DISABLED = "venue.feature-disabled"
 RULE_ENDPOINT_ALLOWED = "venue.endpoint-allowed"
 RULE_DEFAULT_DENY = "default-deny"
 RULE_ENGINE_ERROR = "engine.error"
@@ -47,6 +50,7 @@ RULE_IDS: tuple[str, ...] = (
     RULE_VENUE_DISABLED,
     RULE_MODE_DISABLED,
     RULE_CLASS_DISABLED,
+    RULE_FEATURE_DISABLED,
     RULE_ENDPOINT_ALLOWED,
     RULE_DEFAULT_DENY,
     RULE_ENGINE_ERROR,
@@ -130,6 +134,20 @@ def _evaluate(document: PolicyDocument, intent: VenueRequestIntent) -> Decision:
             RULE_CLASS_DISABLED,
             f"endpoint class {endpoint_class.value} ({shown_endpoint}) is not enabled "
             f"for venue {venue} by policy version {document.version}",
+        )
+
+    features = intent.features
+    if not isinstance(features, tuple) or not all(isinstance(f, str) for f in features):
+        raise TypeError("features must be a tuple of strings")
+    missing = [feature for feature in features if feature not in policy.features]
+    if missing:
+        return Decision.deny(
+            RULE_FEATURE_DISABLED,
+            *(
+                f"{display(feature)} is not enabled for venue {venue} "
+                f"by policy version {document.version}"
+                for feature in missing[:8]
+            ),
         )
 
     return Decision.allow(

@@ -33,6 +33,8 @@ class VenueRequestIntent:
         endpoint: matched allowlist template or None.
         endpoint_class: class of the matched endpoint or None.
         violations: strict-parse findings; any finding denies.
+        features: venue features the request uses (``policy.venue_options``);
+            each must be granted by the document.
     """
 
     client_id: str
@@ -43,3 +45,4 @@ class VenueRequestIntent:
     endpoint: str | None
     endpoint_class: EndpointClass | None
     violations: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
