@@ -8,13 +8,18 @@ Rule ids (stable; tests and audit records refer to them):
 ``withdraw.mode-mismatch``         deny   a sandbox principal on a live chain or back
 ``call.not-allowlisted``           deny   SignTransaction calldata that is not a
                                           plain value send or an ERC-20 transfer /
-                                          transferFrom (approve, permit, unknown)
+                                          transferFrom (permit, unknown), or an
+                                          approve whose spender the chain's
+                                          ``approve_spenders`` does not list
 ``withdraw.recipient-not-linked``  deny   the recipient is not a connected wallet of
                                           this principal (DESIGN.md invariant 4) nor
                                           the Hyperliquid bridge (a deposit there is
                                           credited to the sender's own account)
 ``withdraw.gas-cap``               deny   a gas field exceeds the chain's cap
 ``withdraw.to-linked-wallet``      allow  every check above passed
+``call.approve-allowlisted``       allow  an ERC-20 approve for a listed spender,
+                                          on an enabled chain of the principal's
+                                          mode, under the gas caps
 ``engine.error``                   deny   evaluation raised
 =================================  =====  ==========================================
 """
@@ -33,6 +38,7 @@ RULE_CALL = "call.not-allowlisted"
 ALLOWED_CALLS = frozenset({"native", "transfer", "transferFrom"})
 RULE_GAS_CAP = "withdraw.gas-cap"
 RULE_ALLOWED = "withdraw.to-linked-wallet"
+RULE_APPROVE_ALLOWED = "call.approve-allowlisted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class WithdrawIntent:
     gas_limit: int
     call: str = "transfer"
     recipient_is_bridge: bool = False
+    spender: str = ""
 
 
 def decide_withdraw(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
@@ -70,9 +77,14 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
         return Decision.deny(
             RULE_MODE_MISMATCH, f"a {intent.mode} principal cannot send on {intent.chain}"
         )
-    if intent.call not in ALLOWED_CALLS:
-        return Decision.deny(RULE_CALL, f"{intent.call[:40]} calls are not signable")
-    if intent.recipient_linked is not True and intent.recipient_is_bridge is not True:
+    # SECURITY: an approve lets the spender move the token later; only the
+    # exact contracts the document lists (DESIGN.md invariant 4).
+    approve = intent.call == "approve" and intent.spender.lower() in chain.approve_spenders
+    if intent.call not in ALLOWED_CALLS and not approve:
+        spender = f" for spender {intent.spender[:42]}" if intent.spender else ""
+        return Decision.deny(RULE_CALL, f"{intent.call[:40]} calls{spender} are not signable")
+    linked = intent.recipient_linked is True or intent.recipient_is_bridge is True
+    if not approve and not linked:
         return Decision.deny(
             RULE_NOT_LINKED, f"{intent.recipient} is not a connected wallet of this principal"
         )
@@ -86,4 +98,6 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
             return Decision.deny(
                 RULE_GAS_CAP, f"{name} {value} exceeds the cap {cap} on {intent.chain}"
             )
+    if approve:
+        return Decision.allow(RULE_APPROVE_ALLOWED, f"approve for spender {intent.spender[:42]}")
     return Decision.allow(RULE_ALLOWED, f"to connected wallet {intent.recipient}")

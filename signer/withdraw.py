@@ -166,6 +166,7 @@ class WithdrawService:
         intent = WithdrawIntent(
             req.principal.client_id, req.principal.mode.value, chain.name, chain.mode.value,
             symbol, value, recipient, linked, max_fee, tip, req.gas_limit, kind, bridge,
+            spender=approve_spender(req.data) if kind == "approve" else "",
         )  # fmt: skip
         fields = evm_tx.Eip1559Fields(
             chain.chain_id, req.nonce, tip, max_fee, req.gas_limit, to, value, bytes(req.data)
@@ -205,6 +206,7 @@ class WithdrawService:
                 "token": intent.token if intent else "",
                 "amount": str(intent.amount) if intent else "",
                 "recipient": intent.recipient if intent else "",
+                "spender": intent.spender if intent else "",
                 "decision": decision, "rule": rule, "tx_hash": tx_hash,
                 "policy_sha256": self._policy.document.sha256,
             }
@@ -239,7 +241,8 @@ def describe_call(chain_name: str, to: bytes, value: int, data: bytes) -> tuple[
     SECURITY: only a plain value send (empty data) or an ERC-20 ``transfer`` /
     ``transferFrom`` of a registered token carries a recipient; anything else
     (approve, permit, unknown selectors, value sent to a contract) is "unknown"
-    or its own kind, which the policy denies.
+    or its own kind, which the policy denies (an approve unless its spender is
+    allowlisted, see ``approve_spender``).
     """
     chain = chain_by_name(chain_name)
     if not data:
@@ -254,3 +257,13 @@ def describe_call(chain_name: str, to: bytes, value: int, data: bytes) -> tuple[
     if isinstance(call, Erc20Approve):
         return "approve", token.symbol, b""
     return "unknown", token.symbol, b""
+
+
+def approve_spender(data: bytes) -> str:
+    """The checksummed spender of ERC-20 ``approve`` calldata ("" for anything else).
+
+    SECURITY: the policy allows an approve only for a spender its chain lists
+    (``approve_spenders``); the amount is not limited here.
+    """
+    call = decode_erc20_call(data)
+    return call.spender if isinstance(call, Erc20Approve) else ""

@@ -335,3 +335,35 @@ def test_serve_refuses_an_unsigned_policy_file(tmp_path: Path) -> None:
     proc = _cli("serve", "--config", str(tmp_path / "config.toml"), check=False)
     assert proc.returncode == 2
     assert "policy error:" in proc.stderr and "policy.toml.sig: FileNotFoundError" in proc.stderr
+
+
+def test_signed_update_allowlists_an_approve_spender(
+    signed_daemon: RunningDaemon, keys: Keys
+) -> None:
+    from eth_account import Account
+
+    from signer.evm.calldata import encode_approve
+    from tests.integration.test_withdraw import USDC_ARBITRUM, call, decode, setup
+
+    spender = "0xE111180000d2663C0091e4f400237545B87B996B"
+    trading, _ = setup(signed_daemon)
+    approve = encode_approve(spender, 2**256 - 1)
+    with pytest.raises(grpc.RpcError) as err:
+        call(signed_daemon, USDC_ARBITRUM, approve)
+    assert rpc_reason(err.value) == "POLICY_DENIED"
+    new = version_doc(2).replace(
+        b"[chains.arbitrum]\nenabled = true\n",
+        b'[chains.arbitrum]\nenabled = true\napprove_spenders = ["' + spender.encode() + b'"]\n',
+    )
+    assert signed_daemon.admin().policy.UpdatePolicy(signed(new, keys, 0, 1)).version == 2
+    tx = call(signed_daemon, USDC_ARBITRUM, approve)
+    assert Account.recover_transaction(tx.raw_transaction) == trading
+    assert decode(tx)["data"] == approve
+    last = audit_records(signed_daemon)[-1]
+    assert (last["rule"], last["spender"]) == ("call.approve-allowlisted", spender)
+    other = encode_approve(Account.create().address, 1)
+    with pytest.raises(grpc.RpcError) as err:
+        call(signed_daemon, USDC_ARBITRUM, other)
+    assert rpc_reason(err.value) == "POLICY_DENIED" and "call.not-allowlisted" in (
+        err.value.details() or ""
+    )
