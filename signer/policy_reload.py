@@ -9,7 +9,10 @@ Invariants (tests: tests/unit/test_policy_reload.py, tests/integration/test_poli
    in force, which the store keeps durably (``policy.version`` counter).
 2. Durable before in force: the version and the document bytes are written in
    one transaction (``Store.counter_advance``), then the running policy is
-   swapped, then the acceptance is audited.
+   swapped, then the acceptance is audited. The sequence is shielded from the
+   caller's cancellation (deadline), so a stored version is always in force. If
+   that audit append fails, the update stays in force and the caller gets
+   AUDIT_UNAVAILABLE (the broken log then refuses every signature anyway).
 3. A refusal (bad or missing signatures, rollback, invalid document) leaves
    the running policy and the stored version untouched and is audited with
    the document's SHA-256, never its body.
@@ -161,7 +164,9 @@ class PolicyUpdater:
         def signatures() -> list[Signature]:
             return [entry(key, sig, f"signatures[{i}]") for i, (key, sig) in enumerate(entries)]
 
-        return await self._apply("rpc", caller, lambda: document, signatures)
+        # SECURITY: shielded, so a deadline cannot stop it between the durable
+        # write and the swap (invariant 2).
+        return await asyncio.shield(self._apply("rpc", caller, lambda: document, signatures))
 
     async def reload_file(self) -> bool:
         """SIGHUP: re-read the policy file and its ``.sig``; True if a new version took effect.

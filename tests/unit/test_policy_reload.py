@@ -322,3 +322,28 @@ def test_concurrent_updates_of_one_version_accept_exactly_one(env: Env) -> None:
     results = asyncio.run(go())
     assert sorted(type(r).__name__ for r in results) == ["PolicyRollbackError", "int"]
     assert env.store.meta_get(DOCUMENT_META) == updater._holder.document.raw
+
+
+def test_a_cancelled_caller_cannot_split_the_durable_write_from_the_swap(env: Env) -> None:
+    updater = env.start()
+    new = doc(2, binance=False)
+    advance = updater._advance
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(updater.update("admin-test", new, env.sigs(new, 0, 1)))
+
+        def cancel_mid_write(document: Any) -> None:
+            loop.call_soon_threadsafe(task.cancel)  # the RPC deadline fires mid-update
+            advance(document)
+
+        updater._advance = cancel_mid_write  # type: ignore[method-assign]
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with updater._lock:  # the shielded update runs to its end
+            pass
+
+    asyncio.run(go())
+    assert env.store.counter_get(VERSION_COUNTER) == 2
+    assert updater._holder.document.raw == new  # what is stored is what is in force
+    assert env.records()[-1]["decision"] == "accept"
