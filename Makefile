@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test test-slow lint proto proto-check buf-lint check clean
+.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## Tests marked slow (minutes).
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+## 500 SIGKILLs of a real daemon under writes (minutes; not part of make test).
+crash-soak: $(STAMP)
+	$(BIN)/python scripts/crash_soak.py --kills 500
 
 ## Static checks: generated code fresh, protos linted, ruff format + lint, mypy strict.
 lint: $(STAMP) proto-check buf-lint

@@ -16,6 +16,8 @@ A case file is TOML::
     violations = []                   # optional
     features = []                     # optional (policy.venue_options)
     client_id = "c1"                  # optional
+    recipient = "0x..."               # optional (withdraw-home)
+    recipient_linked = true           # optional, default false
 
 Case files are as strict as policy documents: unknown keys, unknown rule ids,
 an ``expect`` that contradicts the rule's effect and duplicate case names are
@@ -37,8 +39,8 @@ from policy.intents import EndpointClass, VenueRequestIntent
 DEFAULT_CLIENT_ID = "policy-case"
 _CASE_KEYS = ("name", "expect", "rule", "intent")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
-_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class")
-_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "features")
+_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class", "recipient")
+_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "features", "recipient_linked")
 
 
 class PolicyCaseError(ValueError):
@@ -157,6 +159,9 @@ class _Reader:
         violations, features = (
             self.strings(table, path, key) for key in ("violations", "features")
         )
+        linked = table.get("recipient_linked", False)
+        if not isinstance(linked, bool):
+            raise self.fail((*path, "recipient_linked"), "must be true or false")
         return VenueRequestIntent(
             client_id=optional.get("client_id", DEFAULT_CLIENT_ID),
             mode=fields["mode"],
@@ -167,6 +172,8 @@ class _Reader:
             endpoint_class=None if endpoint_class is None else EndpointClass(endpoint_class),
             violations=tuple(violations),
             features=tuple(features),
+            recipient=optional.get("recipient", ""),
+            recipient_linked=linked,
         )
 
 

@@ -17,6 +17,9 @@ rule id                     effect when
                                    the venue's ``classes``
 ``venue.feature-disabled``  deny   the request uses a venue feature (e.g. a
                                    Polymarket exchange) the document does not grant
+``venue.recipient-not-linked`` deny a ``withdraw-home`` endpoint whose recipient
+                                   is not a connected wallet of the principal
+                                   (DESIGN.md invariant 4)
 ``venue.endpoint-allowed``  allow  every check above passed
 ``default-deny``            deny   anything the rules above do not describe (an
                                    unknown mode, a malformed endpoint or class)
@@ -40,6 +43,7 @@ RULE_VENUE_DISABLED = "venue.disabled"
 RULE_MODE_DISABLED = "venue.mode-disabled"
 RULE_CLASS_DISABLED = "endpoint.class-disabled"
 RULE_FEATURE_DISABLED = "venue.feature-disabled"
+RULE_RECIPIENT_NOT_LINKED = "venue.recipient-not-linked"
 RULE_ENDPOINT_ALLOWED = "venue.endpoint-allowed"
 RULE_DEFAULT_DENY = "default-deny"
 RULE_ENGINE_ERROR = "engine.error"
@@ -51,6 +55,7 @@ RULE_IDS: tuple[str, ...] = (
     RULE_MODE_DISABLED,
     RULE_CLASS_DISABLED,
     RULE_FEATURE_DISABLED,
+    RULE_RECIPIENT_NOT_LINKED,
     RULE_ENDPOINT_ALLOWED,
     RULE_DEFAULT_DENY,
     RULE_ENGINE_ERROR,
@@ -148,6 +153,16 @@ def _evaluate(document: PolicyDocument, intent: VenueRequestIntent) -> Decision:
                 f"by policy version {document.version}"
                 for feature in missing[:8]
             ),
+        )
+
+    # SECURITY (invariant 4): funds leave only to a proven wallet of the same
+    # principal; ``is not True`` so a truthy non-bool smuggled in cannot pass.
+    if endpoint_class is EndpointClass.WITHDRAW_HOME and (
+        intent.recipient_linked is not True or not intent.recipient
+    ):
+        return Decision.deny(
+            RULE_RECIPIENT_NOT_LINKED,
+            f"{display(intent.recipient or '(none)')} is not a connected wallet of this principal",
         )
 
     return Decision.allow(

@@ -12,6 +12,11 @@ class EndpointClass(StrEnum):
     TRADE = "trade"
     CANCEL = "cancel"
     READ = "read"
+    WITHDRAW_HOME = "withdraw-home"
+    """Funds leave the venue account, and only to a connected wallet of the
+    principal (``recipient_linked``); never a general "withdraw"."""
+    APPROVE_AGENT = "approve-agent"
+    """The trading wallet authorises an agent key the daemon itself holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,11 @@ class VenueRequestIntent:
         violations: strict-parse findings; any finding denies.
         features: venue features the request uses (``policy.venue_options``);
             each must be granted by the document.
+        recipient: class ``withdraw-home`` only: the lower-case address the
+            funds go to.
+        recipient_linked: filled in by the signer from the principal's
+            connected wallets (public rows, no key); the policy denies a
+            ``withdraw-home`` request unless it is True.
     """
 
     client_id: str
@@ -46,3 +56,5 @@ class VenueRequestIntent:
     endpoint_class: EndpointClass | None
     violations: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    recipient: str = ""
+    recipient_linked: bool = False

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from policy.decision import Decision
 from policy.document import PolicyDocument
 from policy.engine import decide
+from policy.intents import EndpointClass
 from signer.audit import AuditHead, AuditLog
 from signer.domain import Caller, SignedRequest, SignRequest
 from signer.errors import (
@@ -37,10 +38,12 @@ from signer.errors import (
 )
 from signer.keystore import Keystore
 from signer.keystore.handles import VenueCredentials
-from signer.keystore.wallets import WalletStore
-from signer.venues.base import ParsedRequest, Venue
+from signer.keystore.wallets import CONNECTED, WalletStore
+from signer.schemes.secp256k1 import parse_address
+from signer.venues.base import Binding, ParsedRequest, Venue
 
 DEX_VENUES = frozenset({"hyperliquid", "polymarket"})
+RULE_AGENT_NOT_HELD = "venue.agent-not-held"
 
 
 class PolicyHolder:
@@ -103,8 +106,17 @@ class Pipeline:
         if not decision.allowed:
             await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
             raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+        binding = parsed.binding or Binding()
         try:
-            creds = self._signer_for(req, venue.name)
+            self._check_agent(req, binding)
+        except PolicyDeniedError as exc:
+            await self._record(caller, req, parsed, "deny", RULE_AGENT_NOT_HELD, exc.public_message)
+            raise
+        except SignerError as exc:
+            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
+            raise
+        try:
+            creds = self._signer_for(req, venue.name, binding.trading_wallet)
         except SignerError as exc:
             await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
             raise
@@ -119,14 +131,37 @@ class Pipeline:
         head = await self._record(caller, req, parsed, "allow", decision.rule_id)
         return replace(signed, audit_id=str(head.seq))
 
-    def _signer_for(self, req: SignRequest, venue: str) -> VenueCredentials:
+    def _check_agent(self, req: SignRequest, binding: Binding) -> None:
+        """``binding.held_agent`` must be the address of the venue credentials stored
+        for this principal (an agent key the daemon holds), checked after the allow."""
+        if not binding.held_agent:
+            return
+        creds = self._keystore.credentials(req.principal, req.venue)
+        if creds is None:
+            raise NoCredentialsError(f"no {req.venue} agent key is stored for this principal")
+        try:
+            held = parse_address(creds.api_key) == parse_address(binding.held_agent)
+        except ValueError:
+            held = False
+        if not held:
+            # SECURITY: approving an agent the daemon does not hold would hand
+            # trading authority over the trading wallet to an outside key.
+            raise PolicyDeniedError(
+                "the agent is not the key stored with this principal's credentials",
+                rule_id=RULE_AGENT_NOT_HELD,
+            )
+
+    def _signer_for(
+        self, req: SignRequest, venue: str, trading_wallet: bool = False
+    ) -> VenueCredentials:
         """The key this (allowed) request is signed with (DESIGN.md ``wallet_id`` routing).
 
         Omitted: the venue's stored credentials, else (on-chain venues) the
         trading wallet. ``turnkey:<address>``: the principal's trading wallet,
-        which must have that address.
+        which must have that address. ``trading_wallet``: the trading wallet
+        whatever is stored (a binding of the request).
         """
-        if not req.wallet_id:
+        if not req.wallet_id and not trading_wallet:
             creds = self._keystore.credentials(req.principal, venue)
             if creds is not None or venue not in DEX_VENUES:
                 if creds is None:
@@ -160,7 +195,24 @@ class Pipeline:
 
     def _evaluate(self, venue: Venue, req: SignRequest) -> Evaluation:
         parsed = venue.parse(req.principal, req.request)
+        intent = parsed.intent
+        if intent.endpoint_class is EndpointClass.WITHDRAW_HOME and intent.recipient:
+            # Public wallet rows only: no key is unsealed before the decision.
+            linked = self._is_connected(req, intent.recipient)
+            parsed = replace(parsed, intent=replace(intent, recipient_linked=linked))
         return Evaluation(decide(self._policy.document, parsed.intent), parsed)
+
+    def _is_connected(self, req: SignRequest, address: str) -> bool:
+        if self._wallets is None:
+            return False
+        try:
+            wanted = parse_address(address)
+        except ValueError:
+            return False
+        return any(
+            w.role == CONNECTED and parse_address(w.address) == wanted
+            for w in self._wallets.wallets(req.principal)
+        )
 
     async def _record(
         self,

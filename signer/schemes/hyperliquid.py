@@ -14,8 +14,13 @@ Invariants (tests: tests/vectors/test_hyperliquid.py, tests/unit/venues/test_hyp
    validated JSON values, in the caller's (validated) key order.
 2. Nonce and ``expiresAfter`` are unsigned 64-bit; the vault is 20 bytes.
 3. SECURITY: the private key leaves its ``Secret`` only here
-   (``Secp256k1Key``); user-signed actions (withdraw, transfers, agent
-   approval) have no code path in this module.
+   (``Secp256k1Key``).
+4. User-signed actions (section 9.2) are only the four of ``USER_SIGNED``;
+   their digest covers exactly the fields of the type, on domain
+   ``HyperliquidSignTransaction/1/<signatureChainId>/0x0``, and
+   ``signatureChainId`` must be one of ``SIGNATURE_CHAIN_IDS``. Whether an
+   action may be signed at all (recipient proven, agent held) is decided
+   elsewhere; this module only hashes and signs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,36 @@ EXCHANGE_DOMAIN = Domain("Exchange", "1", 1337, ZERO_ADDRESS)
 AGENT = TypedDataSchema.compile(
     {"Agent": (("source", "string"), ("connectionId", "bytes32"))}, "Agent"
 )
+USER_DOMAIN_NAME = "HyperliquidSignTransaction"
+SIGNATURE_CHAIN_IDS = frozenset({"0x66eee", "0xa4b1"})
+"""Arbitrum Sepolia (the Python SDK's constant) and Arbitrum One (the web app)."""
+
+
+def _user_type(name: str, *fields: tuple[str, str]) -> TypedDataSchema:
+    primary = f"HyperliquidTransaction:{name}"
+    return TypedDataSchema.compile({primary: (("hyperliquidChain", "string"), *fields)}, primary)
+
+
+USER_SIGNED: Mapping[str, TypedDataSchema] = {
+    "withdraw3": _user_type(
+        "Withdraw", ("destination", "string"), ("amount", "string"), ("time", "uint64")
+    ),
+    "usdSend": _user_type(
+        "UsdSend", ("destination", "string"), ("amount", "string"), ("time", "uint64")
+    ),
+    "spotSend": _user_type(
+        "SpotSend",
+        ("destination", "string"),
+        ("token", "string"),
+        ("amount", "string"),
+        ("time", "uint64"),
+    ),
+    "approveAgent": _user_type(
+        "ApproveAgent", ("agentAddress", "address"), ("agentName", "string"), ("nonce", "uint64")
+    ),
+}
+"""action.type -> its EIP-712 struct (section 9.2); nothing else is user-signable here."""
+
 _U64 = 1 << 64
 _I64_MIN = -(1 << 63)
 MAX_PACK_DEPTH = 16
@@ -114,6 +149,25 @@ def l1_digest(
     return agent_digest(connection_id(action, nonce, vault, expires_after), mainnet=mainnet)
 
 
+def user_signed_digest(action: Mapping[str, Any]) -> bytes:
+    """The EIP-712 digest of a user-signed ``action`` (its ``type`` picks the struct).
+
+    Raises:
+        ValueError: an action type outside ``USER_SIGNED``, a chain id outside
+            ``SIGNATURE_CHAIN_IDS``, or a field the struct rejects.
+    """
+    schema = USER_SIGNED.get(action.get("type"))  # type: ignore[arg-type]
+    chain_id = action.get("signatureChainId")
+    if schema is None:
+        raise ValueError("hyperliquid: not a user-signed action type")
+    if chain_id not in SIGNATURE_CHAIN_IDS:
+        raise ValueError("hyperliquid: signatureChainId is not an allowed chain")
+    domain = Domain(USER_DOMAIN_NAME, "1", int(chain_id, 16), ZERO_ADDRESS)
+    struct = schema.types[schema.primary_type]
+    message = {name: action.get(name, "") for name, _ in struct}
+    return typed_data_digest(domain, schema, message)
+
+
 def signature_json(sig: Signature) -> dict[str, object]:
     """``{"r": 0x + 64 hex, "s": 0x + 64 hex, "v": 27|28}`` (left-padded)."""
     return {"r": f"0x{sig.r:064x}", "s": f"0x{sig.s:064x}", "v": sig.v}
@@ -165,6 +219,10 @@ class HyperliquidSigner:
         return self._key.sign_digest(
             l1_digest(action, nonce, vault, expires_after, mainnet=mainnet)
         )
+
+    def sign_user(self, action: Mapping[str, Any]) -> Signature:
+        """Sign a user-signed action (invariant 4; low-s, v 27/28)."""
+        return self._key.sign_digest(user_signed_digest(action))
 
     def __repr__(self) -> str:
         return f"HyperliquidSigner(address={self.address}, <redacted>)"

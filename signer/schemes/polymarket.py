@@ -8,9 +8,15 @@
 * L2 HMAC (11.3): ``urlsafe_b64(HMAC-SHA256(urlsafe_b64decode(secret),
   ts + METHOD + path + body))``.
 
+* POLY_1271 (11.1, signatureType 3): the EOA signs the ERC-7739 nested
+  ``TypedDataSign(Order contents, ...)`` of the deposit wallet (maker = signer
+  = the wallet) under the exchange domain; the posted signature is
+  ``sig(65) || exchange domain separator || contents hash || Order type
+  string || uint16 length``.
+
 SECURITY: the private key only leaves its ``Secret`` here (``Secp256k1Key``).
-V1 orders, POLY_1271 (type 3) and any other typed data (Permit, SafeTx...) have
-no code path in this module.
+V1 orders and any other typed data (Permit, SafeTx...) have no code path in
+this module; the only TypedDataSign built here wraps a V2 order.
 """
 
 from __future__ import annotations
@@ -52,6 +58,22 @@ ORDER_V2 = TypedDataSchema.compile(
     },
     "Order",
 )
+DEPOSIT_WALLET_SIGN = TypedDataSchema.compile(
+    {
+        "TypedDataSign": (
+            ("contents", "Order"),
+            ("name", "string"),
+            ("version", "string"),
+            ("chainId", "uint256"),
+            ("verifyingContract", "address"),
+            ("salt", "bytes32"),
+        ),
+        "Order": ORDER_V2.types["Order"],
+    },
+    "TypedDataSign",
+)
+_ORDER_TYPE_STRING = ORDER_V2.encode_type.encode("ascii")
+POLY_1271 = 3
 CLOB_AUTH = TypedDataSchema.compile(
     {
         "ClobAuth": (
@@ -154,6 +176,29 @@ class PolymarketSigner:
         if parse_address(order.signer) != parse_address(self.address):
             raise ValueError("polymarket: order signer is not this key")
         return sign_typed_data(self._key, domain, ORDER_V2, order.message()).to_hex()
+
+    def sign_order_1271(self, order: OrderV2, domain: Domain) -> str:
+        """``0x`` + the POLY_1271 signature of a deposit-wallet order (type 3).
+
+        Which deposit wallet this key may sign for is the venue's check (the
+        stored ``proxy_address``); here maker and signer must be that wallet.
+        """
+        if order.signature_type != POLY_1271 or parse_address(order.maker) != parse_address(
+            order.signer
+        ):
+            raise ValueError("polymarket: a POLY_1271 order has maker = signer = deposit wallet")
+        message = {
+            "contents": order.message(),
+            "name": "DepositWallet",
+            "version": "1",
+            "chainId": domain.chain_id,
+            "verifyingContract": order.signer,
+            "salt": ZERO_BYTES32,
+        }
+        sig = sign_typed_data(self._key, domain, DEPOSIT_WALLET_SIGN, message)
+        contents = ORDER_V2.hash_struct(order.message())
+        tail = domain.separator + contents + _ORDER_TYPE_STRING
+        return sig.to_hex() + (tail + len(_ORDER_TYPE_STRING).to_bytes(2, "big")).hex()
 
     def sign_clob_auth(self, chain_id: int, timestamp: str, nonce: int) -> str:
         """``0x`` + 65-byte hex ClobAuth signature for this key's address."""

@@ -57,6 +57,24 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Binding:
+    """Checks that need the principal's own stored data; the pipeline runs them
+    after the policy allow and before ``sign()``.
+
+    Attributes:
+        trading_wallet: sign only with the principal's trading wallet, whatever
+            credentials are stored (e.g. Hyperliquid ``approveAgent``, which
+            only the account's master key can sign).
+        held_agent: lower-case address that must be the ``api_key`` of this
+            principal's stored credentials for the venue, i.e. an agent key
+            the daemon itself holds ("" = no such check).
+    """
+
+    trading_wallet: bool = False
+    held_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedRequest:
     """The strict parse of a caller's request.
 
@@ -65,11 +83,13 @@ class ParsedRequest:
         host: the venue host for the principal's mode.
         detail: venue-private canonical form (validated parameters, JSON body)
             that ``sign()`` turns into bytes.
+        binding: post-allow checks on the principal's own data, or None.
     """
 
     intent: VenueRequestIntent
     host: str
     detail: object
+    binding: Binding | None = None
 
 
 class Venue(Protocol):

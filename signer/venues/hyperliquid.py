@@ -5,9 +5,11 @@ tests/security/test_expfail_hyperliquid.py, tests/vectors/test_hyperliquid.py):
 
 1. Only ``POST /exchange`` on the mode's host matches, and only for an
    ``action.type`` on the 9.4 ALLOW L1 list; the intent endpoint is
-   ``POST /exchange#<type>``. Every other type (withdraw3, usdSend,
-   agentSendAsset, vaultTransfer, approveAgent, multiSig, a case variant...)
-   gives ``endpoint=None``, so the policy denies it.
+   ``POST /exchange#<type>``. The user-signed withdraw3, usdSend, spotSend
+   (class withdraw-home) and approveAgent (class approve-agent) are parsed by
+   ``hyperliquid_user`` under its own invariants. Every other type
+   (agentSendAsset, vaultTransfer, usdClassTransfer, multiSig, a case
+   variant...) gives ``endpoint=None``, so the policy denies it.
 2. The action must follow its type's schema exactly, in the SDK's key order
    (msgpack hashes insertion order): unknown, missing, reordered or mistyped
    keys, floats (parsed as Decimal), a ``builder`` not in the constructor's
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from policy.intents import EndpointClass
@@ -40,6 +42,12 @@ from signer.schemes.hyperliquid import HyperliquidSigner, signature_json, vault_
 from signer.schemes.secp256k1 import parse_address
 from signer.venues import _params as P
 from signer.venues.base import Clock, Endpoint, ParsedRequest
+from signer.venues.hyperliquid_user import (
+    USER_CLASSES,
+    UserActionDetail,
+    parse_user_action,
+    sign_user_action,
+)
 
 NAME = "hyperliquid"
 HOSTS: dict[Mode, str | None] = {
@@ -67,7 +75,8 @@ CLASSES: Mapping[str, EndpointClass] = {
     "noop": EndpointClass.TRADE,
 }
 ENDPOINTS: tuple[Endpoint, ...] = tuple(
-    Endpoint("POST", f"{PATH}#{action}", cls) for action, cls in CLASSES.items()
+    Endpoint("POST", f"{PATH}#{action}", cls)
+    for action, cls in (*CLASSES.items(), *USER_CLASSES.items())
 )
 """The allowlist as endpoints (``POST /exchange#<action.type>``, venue_endpoints.json style)."""
 
@@ -300,6 +309,15 @@ class HyperliquidVenue:
             vault = None
         action = body.get("action")
         kind = action.get("type") if type(action) is dict else None
+        if type(kind) is str and kind in USER_CLASSES and type(action) is dict:
+            found, user, recipient, binding = parse_user_action(
+                kind, action, principal.mode, list(body), headers.passthrough
+            )
+            intent = P.make_intent(
+                principal, NAME, request, (f"POST {PATH}#{kind}", USER_CLASSES[kind]),
+                violations + found,
+            )  # fmt: skip
+            return ParsedRequest(replace(intent, recipient=recipient), host, user, binding)
         if type(kind) is not str or kind not in CLASSES:
             # SECURITY: denied types (withdraw3, agentSendAsset...) never match.
             return ParsedRequest(
@@ -320,6 +338,8 @@ class HyperliquidVenue:
     def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
         """Stamp nonce/expiresAfter, hash and sign the validated action (``Venue.sign``)."""
         detail = parsed.detail
+        if isinstance(detail, UserActionDetail) and not parsed.intent.violations:
+            return sign_user_action(detail, parsed.host, creds, clock)
         if (
             parsed.intent.violations
             or parsed.intent.endpoint is None

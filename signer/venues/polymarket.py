@@ -17,7 +17,7 @@ tests/security/test_expfail_polymarket.py):
    (py-clob-client-v2 ``order_to_json_v2``): ``salt`` (JSON integer),
    ``maker``, ``signer``, ``tokenId``/``makerAmount``/``takerAmount``/
    ``expiration`` (decimal strings), ``side`` ("BUY"/"SELL"),
-   ``signatureType`` (0-2; POLY_1271 is not supported), ``metadata``/
+   ``signatureType`` (0-3; 3 is POLY_1271), ``metadata``/
    ``builder`` (bytes32, default zero). ``timestamp`` and ``signature`` are
    stamped by the daemon; ``taker``/``nonce``/``feeRateBps`` (V1) are refused.
 3. ``exchange`` (ours, not forwarded) picks the verifying contract: exactly
@@ -28,8 +28,10 @@ tests/security/test_expfail_polymarket.py):
    ``.neg-risk``); the document's ``exchanges`` list grants them.
 4. Checks that need the credentials run in ``sign()`` and raise
    ``PolicyDeniedError``: ``signer`` is the address of
-   ``extra.signer_private_key``; ``maker`` is the signer (type 0) or
-   ``extra.proxy_address`` (types 1-2); ``owner`` is ``api_key``; ``builder``
+   ``extra.signer_private_key`` and ``maker`` is the signer (type 0) or
+   ``extra.proxy_address`` (types 1-2); for type 3 (POLY_1271) ``maker`` =
+   ``signer`` = ``extra.proxy_address`` (the deposit wallet the key owns);
+   ``owner`` is ``api_key``; ``builder``
    is zero or ``extra.builder`` and ``metadata`` is zero unless a builder is
    configured.
 5. ``sign()`` stamps ``order.timestamp`` = ``clock.now_ms()``, signs the
@@ -60,6 +62,7 @@ from signer.schemes.polymarket import (
     CTF_EXCHANGE_V2,
     EXCHANGES_V2,
     NEG_RISK_EXCHANGE_V2,
+    POLY_1271,
     ZERO_BYTES32,
     L2Hmac,
     OrderV2,
@@ -109,7 +112,7 @@ EXPIRATION = _rx(r"0|[1-9][0-9]{0,11}")
 API_KEY = _rx(r"[\x21-\x7e]{1,512}")
 HEARTBEAT_ID = _rx(r"[A-Za-z0-9_-]{0,128}")
 NOTIFICATION_IDS = _rx(r"[A-Za-z0-9_-]{1,64}(?:,[A-Za-z0-9_-]{1,64}){0,99}")
-SIG_TYPE = frozenset({"0", "1", "2"})
+SIG_TYPE = frozenset({"0", "1", "2", "3"})
 BOOL = frozenset({"true", "false"})
 ORDER_TYPES = frozenset({"GTC", "GTD", "FOK", "FAK"})
 _U256 = 1 << 256
@@ -322,6 +325,10 @@ def _order_rules(item: Mapping[str, object], chain_id: int, where: str) -> list[
             out.append(f"{where}order.maker must equal order.signer for signatureType 0")
         if kind in (1, 2) and same:
             out.append(f"{where}order.maker must be the proxy/safe funder for signatureType 1-2")
+        if kind == POLY_1271 and not same:
+            out.append(
+                f"{where}order.maker must equal order.signer (the deposit wallet) for type 3"
+            )
     order_type, expiration = item.get("orderType"), order.get("expiration")
     if order_type == "GTD" and expiration == "0":
         out.append(f"{where}GTD orders need a non-zero order.expiration")
@@ -446,6 +453,10 @@ class PolymarketVenue:
             body, duplicates = parse_json_body(request.body)
             violations += duplicates
             violations += _body_violations(kind, schema, body, chain_id)
+            if b"'" in request.body:
+                # SECURITY: the reference client HMACs the body with ' replaced by
+                # "; which bytes the venue verifies is unknown, so refuse the case.
+                violations.append("request.body must not contain an apostrophe (')")
         detail = PolymarketDetail(
             endpoint.key, method, path, kind, query, body, chain_id, headers.passthrough
         )
@@ -529,16 +540,23 @@ class PolymarketVenue:
         if item["owner"] != creds.api_key:
             raise PolicyDeniedError("owner is not this account's L2 API key")
         maker, order_signer = str(order["maker"]), str(order["signer"])
-        if parse_address(order_signer) != parse_address(signer.address):
-            raise PolicyDeniedError("order.signer is not the address of this account's key")
         kind = order["signatureType"]
+        if kind == POLY_1271:
+            # SECURITY: the key signs only for the deposit wallet stored with it.
+            wallet = creds.extra.get("proxy_address")
+            if wallet is None:
+                raise PolicyDeniedError("signatureType 3 needs a configured proxy_address")
+            if not parse_address(maker) == parse_address(order_signer) == extra_address(wallet):
+                raise PolicyDeniedError("order.maker/signer is not this account's deposit wallet")
+        elif parse_address(order_signer) != parse_address(signer.address):
+            raise PolicyDeniedError("order.signer is not the address of this account's key")
         if kind in (1, 2):
             proxy = creds.extra.get("proxy_address")
             if proxy is None:
                 raise PolicyDeniedError("signatureType 1-2 needs a configured proxy_address")
             if parse_address(maker) != extra_address(proxy):
                 raise PolicyDeniedError("order.maker is not this account's proxy/safe funder")
-        elif parse_address(maker) != parse_address(signer.address):
+        elif kind == 0 and parse_address(maker) != parse_address(signer.address):
             raise PolicyDeniedError("order.maker must be the signer for signatureType 0")
         builder = str(order.get("builder", ZERO_BYTES32)).lower()
         metadata = str(order.get("metadata", ZERO_BYTES32)).lower()
@@ -576,7 +594,11 @@ class PolymarketVenue:
             "timestamp": str(now_ms),
             "metadata": metadata,
             "builder": builder,
-            "signature": signer.sign_order(signed, domain),
+            "signature": (
+                signer.sign_order_1271(signed, domain)
+                if kind == POLY_1271
+                else signer.sign_order(signed, domain)
+            ),
         }
         out: dict[str, object] = {
             "order": posted_order,

@@ -149,7 +149,10 @@ CASES: dict[str, tuple[PolymarketVenue, Principal, HttpRequest]] = {
     "missing_owner": (V, LIVE, post("/order", {k: v for k, v in order_body().items() if k != "owner"})),
     "type0_maker_not_signer": (V, LIVE, post("/order", order_body(order={"maker": PROXY}))),
     "type1_maker_is_signer": (V, LIVE, post("/order", order_body(order={"signatureType": 1}))),
-    "poly_1271": (V, LIVE, post("/order", order_body(order={"signatureType": 3}))),
+    "poly_1271_maker_not_signer": (
+        V, LIVE, post("/order", order_body(order={"signatureType": 3, "maker": PROXY}))
+    ),
+    "signature_type_4": (V, LIVE, post("/order", order_body(order={"signatureType": 4}))),
     "sig_type_string": (V, LIVE, post("/order", order_body(order={"signatureType": "0"}))),
     "side_int": (V, LIVE, post("/order", order_body(order={"side": 0}))),
     "side_lower": (V, LIVE, post("/order", order_body(order={"side": "buy"}))),
@@ -277,6 +280,9 @@ CRED_CASES: dict[str, tuple[dict[str, Any], VenueCredentials]] = {
     "non_zero_builder": (order_body(order={"builder": "0x" + "ab" * 32}), creds()),
     "other_builder": (order_body(order={"builder": "0x" + "ab" * 32}), creds(builder="0x" + "cd" * 32)),
     "non_zero_metadata": (order_body(order={"metadata": "0x" + "01" * 32}), creds()),
+    "deposit_wallet_not_configured": (order_body(order={"maker": PROXY, "signer": PROXY, "signatureType": 3}), creds()),
+    "deposit_wallet_not_ours": (order_body(order={"maker": OTHER, "signer": OTHER, "signatureType": 3}), creds(proxy_address=PROXY)),
+    "key_address_as_deposit_wallet": (order_body(order={"signatureType": 3}), creds(proxy_address=PROXY)),
 }  # fmt: skip
 
 

@@ -24,10 +24,10 @@ from signer.schemes.eip712 import Domain, TypedDataSchema, sign_typed_data
 from signer.schemes.secp256k1 import Secp256k1Key
 from signer.venues import hyperliquid as venue_module
 from signer.venues.hyperliquid import HyperliquidVenue
+from tests.unit.venues.conftest import FixedClock
 
-SHARED = Path("/work/shared/venues/test_vectors.json")
-if not SHARED.exists():  # pragma: no cover
-    pytest.skip("shared venue vectors not available", allow_module_level=True)
+# ../shared beside the repository (as CI lays it out); a missing file fails loudly.
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "venues" / "test_vectors.json"
 DATA: dict[str, Any] = json.loads(SHARED.read_text())
 VECTORS: list[dict[str, Any]] = DATA["hyperliquid"]
 KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
@@ -130,11 +130,38 @@ def test_user_signed_with_generic_encoder(vector: dict[str, Any]) -> None:
     assert (got["r"], got["s"], got["v"]) == padded(vector["expected"])
 
 
-@pytest.mark.parametrize("kind", ["usdSend", "withdraw3"])
-def test_user_signed_types_have_no_venue_path(kind: str) -> None:
-    action = {"type": kind, "destination": "0x5e9ee1089755c3435139848e47e6635505d5a13a"}
-    body = json.dumps({"action": action}).encode()
+USER_KIND = {
+    "HyperliquidTransaction:UsdSend": "usdSend",
+    "HyperliquidTransaction:Withdraw": "withdraw3",
+}
+
+
+@pytest.mark.parametrize("vector", USER, ids=[v["name"] for v in USER])
+def test_user_signed_end_to_end(vector: dict[str, Any]) -> None:
+    """The SDK's user-signed vectors through the venue: parse, stamp, sign, body."""
+    i = vector["input"]
+    kind = USER_KIND[i["primaryType"]]
+    sent_action = {"type": kind, **{k: v for k, v in i["message"].items() if k != "time"}}
+    body = json.dumps({"action": sent_action}).encode()
     parsed = venue_module.VENUE.parse(
-        Principal("c1", Mode.LIVE), HttpRequest("POST", "/exchange", body=body)
+        Principal("c1", Mode.SANDBOX), HttpRequest("POST", "/exchange", body=body)
     )
-    assert parsed.intent.endpoint is None
+    assert parsed.intent.violations == ()
+    assert parsed.intent.endpoint == f"POST /exchange#{kind}"
+    assert parsed.intent.endpoint_class == "withdraw-home"
+    assert parsed.intent.recipient == i["message"]["destination"]
+    creds = VenueCredentials("hyperliquid", ADDRESS, Secret(KEY), Secret(b""), {})
+    clock = FixedClock(nonce=i["message"]["time"])
+    sent = json.loads(venue_module.VENUE.sign(parsed, creds, clock).request.body)
+    sig = sent["signature"]
+    assert (sig["r"], sig["s"], sig["v"]) == padded(vector["expected"])
+    assert sent == {
+        "action": {
+            "type": kind, "signatureChainId": i["signatureChainId"],
+            "hyperliquidChain": i["hyperliquidChain"], **i["message"],
+        },
+        "nonce": i["message"]["time"],
+        "signature": sig,
+        "vaultAddress": None,
+        "expiresAfter": None,
+    }  # fmt: skip

@@ -1,6 +1,6 @@
 """Polymarket vectors: V2 orders (scheme level and end to end), ClobAuth, L2 HMAC.
 
-Sources: /work/shared/venues/test_vectors.json ``polymarket`` (published SDK
+Sources: ../shared/venues/test_vectors.json ``polymarket`` (published SDK
 tests) and ``derived.polymarket`` (computed with py-clob-client-v2 1.2.1).
 The L2 known answers are recomputed here with stdlib hmac/base64 only.
 """
@@ -22,7 +22,8 @@ from signer.schemes.secp256k1 import recover_address
 from signer.venues import polymarket
 from tests.unit.venues.conftest import FixedClock
 
-VECTORS = json.loads(Path("/work/shared/venues/test_vectors.json").read_text())
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "venues" / "test_vectors.json"
+VECTORS = json.loads(SHARED.read_text())
 PUBLISHED = {v["name"]: v for v in VECTORS["polymarket"]}
 DERIVED = {v["name"]: v for v in VECTORS["derived"]["polymarket"]}
 ORDER_VECTORS = [v for n, v in DERIVED.items() if n.startswith("v2_") and "order" in v["input"]]
@@ -148,3 +149,26 @@ def test_v2_order_end_to_end(vector: dict[str, Any]) -> None:
         "POLY_PASSPHRASE": PASSPHRASE,
     }
     assert signed.request.host == "clob.polymarket.com"
+
+
+def test_poly_1271_published_vector_end_to_end() -> None:
+    """signatureType 3: the deposit wallet (stored as proxy_address) is maker and signer."""
+    vector = PUBLISHED["v2_order_poly_1271_amoy"]
+    raw = vector["input"]["order"]
+    order = {
+        "salt": raw["salt"], "maker": raw["maker"], "signer": raw["signer"],
+        "tokenId": str(raw["tokenId"]), "makerAmount": str(raw["makerAmount"]),
+        "takerAmount": str(raw["takerAmount"]), "side": "BUY", "expiration": "0",
+        "signatureType": 3,
+    }  # fmt: skip
+    body = {"order": order, "owner": API_KEY, "orderType": "GTC",
+            "exchange": vector["domain"]["verifyingContract"]}  # fmt: skip
+    venue = polymarket.PolymarketVenue("clob-staging.example.org")
+    parsed = venue.parse(
+        Principal("c", Mode.SANDBOX), HttpRequest("POST", "/order", body=json.dumps(body).encode())
+    )
+    assert parsed.intent.violations == ()
+    handle = creds(vector["input"]["private_key"])
+    handle.extra["proxy_address"] = Secret(raw["maker"])
+    signed = venue.sign(parsed, handle, FixedClock(now_ms=raw["timestamp"]))
+    assert json.loads(signed.request.body)["order"]["signature"] == vector["expected"]["signature"]

@@ -20,7 +20,11 @@ from policy.document import (
 )
 from policy.intents import EndpointClass
 
-ALL_CLASSES = frozenset(EndpointClass)
+ALL_CLASSES = frozenset({EndpointClass.TRADE, EndpointClass.CANCEL, EndpointClass.READ})
+HYPERLIQUID_CLASSES = frozenset({
+    EndpointClass.TRADE, EndpointClass.CANCEL, EndpointClass.WITHDRAW_HOME,
+    EndpointClass.APPROVE_AGENT,
+})  # fmt: skip
 VALID = b"""# a comment
 version = 3
 [venues.binance]
@@ -55,10 +59,10 @@ def test_default_document_loads_as_specified() -> None:
     )
     assert {v.venue for v in doc.venues if v.enabled} == set(KNOWN_VENUES)
     no_sandbox = {"kraken", "bitmart", "polymarket"}
-    no_reads = {"hyperliquid"}  # reads are the unsigned POST /info
     for venue in doc.venues:
         modes = frozenset({"live"} if venue.venue in no_sandbox else {"live", "sandbox"})
-        classes = ALL_CLASSES - {EndpointClass.READ} if venue.venue in no_reads else ALL_CLASSES
+        # Hyperliquid reads are the unsigned POST /info; funds go home only.
+        classes = HYPERLIQUID_CLASSES if venue.venue == "hyperliquid" else ALL_CLASSES
         assert (venue.modes, venue.classes) == (modes, classes), venue.venue
     text = raw.decode()
     assert "enabled when its venue module lands" not in text
