@@ -14,6 +14,7 @@ A case file is TOML::
     endpoint = "POST /api/v3/order"   # omit for None
     endpoint_class = "trade"          # omit for None
     violations = []                   # optional
+    features = []                     # optional (policy.venue_options)
     client_id = "c1"                  # optional
     recipient = "0x..."               # optional (withdraw-home)
     recipient_linked = true           # optional, default false
@@ -44,7 +45,7 @@ from policy.intents import EndpointClass, VenueRequestIntent
 _CASE_KEYS = ("name", "expect", "rule", "intent", "request", "error")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
 _OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class", "recipient")
-_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "recipient_linked")
+_INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "features", "recipient_linked")
 
 
 class PolicyCaseError(ValueError):
@@ -130,6 +131,12 @@ class _Reader:
             raise self.fail((*path, key), "required, must be a non-empty string")
         return value
 
+    def strings(self, table: dict[str, Any], path: tuple[PathPart, ...], key: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail((*path, key), "must be a list of strings")
+        return value
+
     def case(
         self, raw: object, index: int, seen: set[str], error_reasons: frozenset[str]
     ) -> DecisionCase | RequestCase:
@@ -174,9 +181,9 @@ class _Reader:
         classes = [member.value for member in EndpointClass]
         if endpoint_class is not None and endpoint_class not in classes:
             raise self.fail((*path, "endpoint_class"), f"unknown class {display(endpoint_class)}")
-        violations = table.get("violations", [])
-        if not isinstance(violations, list) or not all(isinstance(v, str) for v in violations):
-            raise self.fail((*path, "violations"), "must be a list of strings")
+        violations, features = (
+            self.strings(table, path, key) for key in ("violations", "features")
+        )
         linked = table.get("recipient_linked", False)
         if not isinstance(linked, bool):
             raise self.fail((*path, "recipient_linked"), "must be true or false")
@@ -189,6 +196,7 @@ class _Reader:
             endpoint=optional.get("endpoint"),
             endpoint_class=None if endpoint_class is None else EndpointClass(endpoint_class),
             violations=tuple(violations),
+            features=tuple(features),
             recipient=optional.get("recipient", ""),
             recipient_linked=linked,
         )

@@ -10,6 +10,7 @@ Schema v1 (TOML)::
     [chains.arbitrum]                        # policy.chains: enabled EVM chains, gas caps
     [limits.rate.default]                    # policy.limits_document: signing rates,
     [limits.withdraw.arbitrum.USDC]          # withdraw caps per chain and token
+    # + venue-specific keys (policy.venue_options), e.g. Polymarket exchanges
 
 Invariants the loader enforces (each refusal is a ``PolicyDocumentError`` that
 names the key path and, where it can be found, the line):
@@ -44,6 +45,7 @@ from policy.chains import ChainPolicy, load_chains
 from policy.intents import EndpointClass
 from policy.limits import DEFAULT_LIMITS, LimitsPolicy
 from policy.limits_document import load_limits
+from policy.venue_options import OPTION_KEYS, load_features
 
 KNOWN_VENUES: tuple[str, ...] = (
     "kraken",
@@ -111,12 +113,14 @@ class VenuePolicy:
         enabled: False denies every request to the venue.
         modes: modes the venue is enabled for (subset of ``MODES``).
         classes: endpoint classes enabled for the venue.
+        features: venue features granted (``policy.venue_options``).
     """
 
     venue: str
     enabled: bool
     modes: frozenset[str]
     classes: frozenset[EndpointClass]
+    features: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +189,7 @@ def _load_venue(check: _Checker, venue: str, table: object) -> VenuePolicy:
     path: tuple[PathPart, ...] = ("venues", venue)
     if not isinstance(table, dict):
         raise check.fail(path, "must be a table")
-    check.keys(table, path, _VENUE_KEYS)
+    check.keys(table, path, _VENUE_KEYS + OPTION_KEYS.get(venue, ()))
     enabled = table.get("enabled")
     if not isinstance(enabled, bool):
         raise check.fail((*path, "enabled"), "required, must be true or false")
@@ -197,7 +201,9 @@ def _load_venue(check: _Checker, venue: str, table: object) -> VenuePolicy:
         raise check.fail((*path, "modes"), "an enabled venue needs at least one mode")
     if enabled and not classes:
         raise check.fail((*path, "classes"), "an enabled venue needs at least one endpoint class")
-    return VenuePolicy(venue, enabled, frozenset(modes), frozenset(map(EndpointClass, classes)))
+    classes_set = frozenset(map(EndpointClass, classes))
+    features = load_features(check, venue, table)
+    return VenuePolicy(venue, enabled, frozenset(modes), classes_set, features)
 
 
 def load_document(data: bytes) -> PolicyDocument:

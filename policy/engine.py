@@ -15,6 +15,8 @@ rule id                     effect when
 ``venue.mode-disabled``     deny   the principal's mode is not in the venue's ``modes``
 ``endpoint.class-disabled`` deny   the endpoint has no class, or its class is not in
                                    the venue's ``classes``
+``venue.feature-disabled``  deny   the request uses a venue feature (e.g. a
+                                   Polymarket exchange) the document does not grant
 ``venue.recipient-not-linked`` deny a ``withdraw-home`` endpoint whose recipient
                                    is not a connected wallet of the principal
                                    (DESIGN.md invariant 4)
@@ -40,6 +42,7 @@ RULE_ENDPOINT_NOT_ALLOWLISTED = "endpoint.not-allowlisted"
 RULE_VENUE_DISABLED = "venue.disabled"
 RULE_MODE_DISABLED = "venue.mode-disabled"
 RULE_CLASS_DISABLED = "endpoint.class-disabled"
+RULE_FEATURE_DISABLED = "venue.feature-disabled"
 RULE_RECIPIENT_NOT_LINKED = "venue.recipient-not-linked"
 RULE_ENDPOINT_ALLOWED = "venue.endpoint-allowed"
 RULE_DEFAULT_DENY = "default-deny"
@@ -51,6 +54,7 @@ RULE_IDS: tuple[str, ...] = (
     RULE_VENUE_DISABLED,
     RULE_MODE_DISABLED,
     RULE_CLASS_DISABLED,
+    RULE_FEATURE_DISABLED,
     RULE_RECIPIENT_NOT_LINKED,
     RULE_ENDPOINT_ALLOWED,
     RULE_DEFAULT_DENY,
@@ -135,6 +139,20 @@ def _evaluate(document: PolicyDocument, intent: VenueRequestIntent) -> Decision:
             RULE_CLASS_DISABLED,
             f"endpoint class {endpoint_class.value} ({shown_endpoint}) is not enabled "
             f"for venue {venue} by policy version {document.version}",
+        )
+
+    features = intent.features
+    if not isinstance(features, tuple) or not all(isinstance(f, str) for f in features):
+        raise TypeError("features must be a tuple of strings")
+    missing = [feature for feature in features if feature not in policy.features]
+    if missing:
+        return Decision.deny(
+            RULE_FEATURE_DISABLED,
+            *(
+                f"{display(feature)} is not enabled for venue {venue} "
+                f"by policy version {document.version}"
+                for feature in missing[:8]
+            ),
         )
 
     # SECURITY (invariant 4): funds leave only to a proven wallet of the same

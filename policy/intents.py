@@ -38,6 +38,8 @@ class VenueRequestIntent:
         endpoint: matched allowlist template or None.
         endpoint_class: class of the matched endpoint or None.
         violations: strict-parse findings; any finding denies.
+        features: venue features the request uses (``policy.venue_options``);
+            each must be granted by the document.
         recipient: class ``withdraw-home`` only: the lower-case address the
             funds go to.
         recipient_linked: filled in by the signer from the principal's
@@ -53,5 +55,6 @@ class VenueRequestIntent:
     endpoint: str | None
     endpoint_class: EndpointClass | None
     violations: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
     recipient: str = ""
     recipient_linked: bool = False

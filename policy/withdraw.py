@@ -8,7 +8,9 @@ Rule ids (stable; tests and audit records refer to them):
 ``withdraw.mode-mismatch``         deny   a sandbox principal on a live chain or back
 ``call.not-allowlisted``           deny   SignTransaction calldata that is not a
                                           plain value send or an ERC-20 transfer /
-                                          transferFrom (approve, permit, unknown)
+                                          transferFrom (permit, unknown), or an
+                                          approve whose spender the chain's
+                                          ``approve_spenders`` does not list
 ``withdraw.recipient-not-linked``  deny   the recipient is not a connected wallet of
                                           this principal (DESIGN.md invariant 4) nor
                                           the Hyperliquid bridge (a deposit there is
@@ -19,6 +21,9 @@ Rule ids (stable; tests and audit records refer to them):
                                           wallet (amounts are then checked against
                                           it by ``signer.limits``, durably)
 ``withdraw.to-linked-wallet``      allow  every check above passed
+``call.approve-allowlisted``       allow  an ERC-20 approve for a listed spender,
+                                          on an enabled chain of the principal's
+                                          mode, under the gas caps
 ``engine.error``                   deny   evaluation raised
 =================================  =====  ==========================================
 """
@@ -38,6 +43,7 @@ ALLOWED_CALLS = frozenset({"native", "transfer", "transferFrom"})
 RULE_GAS_CAP = "withdraw.gas-cap"
 RULE_NO_CAP = "withdraw.no-cap"
 RULE_ALLOWED = "withdraw.to-linked-wallet"
+RULE_APPROVE_ALLOWED = "call.approve-allowlisted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ class WithdrawIntent:
     gas_limit: int
     call: str = "transfer"
     recipient_is_bridge: bool = False
+    spender: str = ""
 
 
 def decide_withdraw(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
@@ -75,9 +82,14 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
         return Decision.deny(
             RULE_MODE_MISMATCH, f"a {intent.mode} principal cannot send on {intent.chain}"
         )
-    if intent.call not in ALLOWED_CALLS:
-        return Decision.deny(RULE_CALL, f"{intent.call[:40]} calls are not signable")
-    if intent.recipient_linked is not True and intent.recipient_is_bridge is not True:
+    # SECURITY: an approve lets the spender move the token later; only the
+    # exact contracts the document lists (DESIGN.md invariant 4).
+    approve = intent.call == "approve" and intent.spender.lower() in chain.approve_spenders
+    if intent.call not in ALLOWED_CALLS and not approve:
+        spender = f" for spender {intent.spender[:42]}" if intent.spender else ""
+        return Decision.deny(RULE_CALL, f"{intent.call[:40]} calls{spender} are not signable")
+    linked = intent.recipient_linked is True or intent.recipient_is_bridge is True
+    if not approve and not linked:
         return Decision.deny(
             RULE_NOT_LINKED, f"{intent.recipient} is not a connected wallet of this principal"
         )
@@ -91,6 +103,8 @@ def _decide(document: PolicyDocument, intent: WithdrawIntent) -> Decision:
             return Decision.deny(
                 RULE_GAS_CAP, f"{name} {value} exceeds the cap {cap} on {intent.chain}"
             )
+    if approve:
+        return Decision.allow(RULE_APPROVE_ALLOWED, f"approve for spender {intent.spender[:42]}")
     # SECURITY: a bridge deposit is credited to the sender's own Hyperliquid
     # account (value stays with the principal), so only sends to a connected
     # wallet need, and are counted against, a withdraw cap.

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from policy.document import PolicyDocument, load_document
 from signer.audit import AuditLog
 from signer.config import Config
 from signer.credentials import CredentialManager
@@ -20,6 +19,7 @@ from signer.keystore import Keystore, MasterKey, Store
 from signer.keystore.wallets import WalletStore
 from signer.limits import RateLimiter, SpendLedger
 from signer.pipeline import DaemonClock, Pipeline, PolicyHolder
+from signer.policy_reload import PolicyStartupError, PolicyUpdater, startup_policy
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
 from signer.server.server import Listeners
 from signer.services import Services
@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 
 def default_policy_bytes() -> bytes:
     return resources.files("policy").joinpath("default.toml").read_bytes()
-
-
-def load_policy(config: Config) -> PolicyDocument:
-    data = config.policy_file.read_bytes() if config.policy_file else default_policy_bytes()
-    return load_document(data)
 
 
 class Daemon:
@@ -63,7 +58,20 @@ class Daemon:
             checkpoint_every=config.audit.checkpoint_every,
             checkpoint_interval_s=config.audit.checkpoint_interval_s,
         )
-        self.policy = PolicyHolder(load_policy(config))
+        # SECURITY: never roll back across a restart (signer.policy_reload invariant 4).
+        try:
+            startup = startup_policy(
+                self.store, config.policy_admin, config.policy_file, default_policy_bytes()
+            )
+        except PolicyStartupError:
+            self.audit.close()
+            self.keystore.close()
+            raise
+        self._startup_note = startup.note
+        self.policy = PolicyHolder(startup.document)
+        self.policy_updates = PolicyUpdater(
+            self.store, self.policy, self.audit, config.policy_admin, config.policy_file
+        )
         self.wallet_store = WalletStore(self.store, master)
         self.rate = RateLimiter(self.store, now_ns)
         self.spend = SpendLedger(self.store, now_ns)
@@ -88,10 +96,13 @@ class Daemon:
                 self.wallet_store, self.audit, config.link_domain, config.link_ttl_s
             ),
             withdrawals=WithdrawService(self.wallet_store, self.policy, self.audit, self.spend),
+            policy_updates=self.policy_updates,
         )
         self.listeners = Listeners(config, self.services)
+        self._reloads: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> None:
+        await self.policy_updates.audit_startup(self._startup_note)
         await self.listeners.start()
 
     async def stop(self) -> None:
@@ -101,17 +112,24 @@ class Daemon:
         self.keystore.close()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Start, wait for SIGTERM/SIGINT, stop."""
+        """Start, wait for SIGTERM/SIGINT, stop. SIGHUP reloads the signed policy file."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         await self.start()
         if ready is not None:
             ready.set()
         await stop.wait()
         log.info("shutting down (grace %.1fs)", self.config.limits.grace_s)
         await self.stop()
+
+    def _on_sighup(self) -> None:
+        # Keep a reference: the loop holds tasks only weakly.
+        task = asyncio.get_running_loop().create_task(self.policy_updates.reload_file())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
 
 def prepare_process() -> None:

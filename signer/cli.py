@@ -25,6 +25,9 @@ EPILOG = """examples:
   sequence-signer policy check policy/default.toml
   sequence-signer audit verify .dev-state/audit.log --key AUDIT_PUBLIC_KEY_BASE64
   sequence-signer policy test tests/policy_cases/ -v    # decision cases, like opa test
+  sequence-signer policy keygen --out alice                 # alice.key (0600), alice.pub
+  sequence-signer policy sign policy.toml --key alice.key   # adds a line to policy.toml.sig
+  sequence-signer policy verify policy.toml --config /etc/sequence-signer/config.toml
 """
 
 
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("file", type=Path)
     _audit_args(sub)
     _policy_test_parser(pol_sub)
+    _policy_update_commands(pol_sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -76,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from signer.policy_test_runner import run_cli
 
         return run_cli(args.dir, args.policy, verbose=args.verbose)
+    if args.policy_command != "check":
+        from signer.cli_policy import run_policy_command
+
+        return run_policy_command(args) or 0
     return _policy_check(args.file)
 
 
@@ -83,6 +91,12 @@ def _audit_args(sub: Any) -> None:
     from signer.cli_audit import add_arguments
 
     add_arguments(sub.add_parser("audit", help="audit log tools: verify"))
+
+
+def _policy_update_commands(sub: Any) -> None:
+    from signer.cli_policy import add_policy_commands
+
+    add_policy_commands(sub)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -111,9 +125,14 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _run(config: Config) -> int:
     from signer.app import Daemon, prepare_process
+    from signer.policy_reload import PolicyStartupError
 
     prepare_process()
-    daemon = Daemon(config)
+    try:
+        daemon = Daemon(config)
+    except PolicyStartupError as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
+        return 2
     asyncio.run(daemon.run())
     return 0
 

@@ -25,6 +25,9 @@ Example (production)::
     [audit]                  # optional; signed checkpoints in the audit log
     checkpoint_every = 1000
     checkpoint_interval_s = 60
+    [policy_admin]           # signed policy updates (UpdatePolicy, SIGHUP reload)
+    keys = ["<64 hex: Ed25519 public key>", "<...>", "<...>"]   # 1-16, distinct
+    threshold = 2            # distinct admin signatures required, 1..len(keys)
 
 SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
 ``dev = true``; production listeners are Unix sockets (file mode 0600 unless
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from signer.domain import Role
+from signer.policy_updates import MAX_ADMIN_KEYS, AdminKeys
 
 _LISTENER_KINDS = ("unix", "tls", "tcp", "vsock")
 
@@ -117,6 +121,7 @@ class Config:
     link_domain: str = "sequence.local"
     link_ttl_s: int = 600
     audit: AuditSettings = field(default_factory=AuditSettings)
+    policy_admin: AdminKeys | None = None
 
     @property
     def db_path(self) -> Path:
@@ -141,7 +146,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
         "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
-        "link_ttl_s", "audit",
+        "link_ttl_s", "audit", "policy_admin",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -188,6 +193,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         link_domain=_link_domain(_typed(raw, "link_domain", str, "sequence.local")),
         link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
         audit=audit,
+        policy_admin=_policy_admin(raw.get("policy_admin")),
     )
 
 
@@ -230,6 +236,34 @@ def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
     if not isinstance(mode, int) or mode & ~0o770:
         raise ConfigError(f"{where}.socket_mode: must be an integer without world bits")
     return ListenerConfig(kind, address, role, mode, **files)
+
+
+def _policy_admin(raw: Any) -> AdminKeys | None:
+    """``[policy_admin]``: absent means signed policy updates are disabled."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("policy_admin: must be a table")
+    _no_unknown(raw, {"keys", "threshold"}, "policy_admin.")
+    keys = raw.get("keys")
+    if not isinstance(keys, list) or not 1 <= len(keys) <= MAX_ADMIN_KEYS:
+        raise ConfigError(f"policy_admin.keys: a list of 1 to {MAX_ADMIN_KEYS} public keys")
+    parsed: list[bytes] = []
+    for i, key in enumerate(keys):
+        where = f"policy_admin.keys[{i}]"
+        if not isinstance(key, str) or len(key) != 64:
+            raise ConfigError(f"{where}: an Ed25519 public key as 64 hex characters")
+        try:
+            value = bytes.fromhex(key)
+        except ValueError:
+            raise ConfigError(f"{where}: an Ed25519 public key as 64 hex characters") from None
+        if value in parsed:
+            raise ConfigError(f"{where}: duplicate admin key")
+        parsed.append(value)
+    threshold = raw.get("threshold")
+    if type(threshold) is not int or not 1 <= threshold <= len(parsed):
+        raise ConfigError(f"policy_admin.threshold: an integer from 1 to {len(parsed)}")
+    return AdminKeys(tuple(parsed), threshold)
 
 
 def _link_domain(value: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from signer.audit import AuditLog
 from signer.credentials import CredentialManager
 from signer.pipeline import Pipeline, PolicyHolder
+from signer.policy_reload import PolicyUpdater
 from signer.schemes.daemon_keys import AuditSigner, SealingKey
 from signer.wallets import WalletManager
 from signer.withdraw import WithdrawService
@@ -22,3 +23,4 @@ class Services:
     audit_signer: AuditSigner
     wallets: WalletManager
     withdrawals: WithdrawService
+    policy_updates: PolicyUpdater

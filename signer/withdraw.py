@@ -128,9 +128,10 @@ class WithdrawService:
         over-limit request touches no key. The check-and-add is one SQLite
         transaction (``SpendLedger.consume``): two racing withdrawals cannot
         both fit under a cap only one fits under. A bridge deposit stays with
-        the principal (credited to its own Hyperliquid account) and is not counted.
+        the principal (credited to its own Hyperliquid account) and is not
+        counted; neither is an approve to an allowlisted spender (no value moves).
         """
-        if intent.recipient_is_bridge is True:
+        if intent.recipient_is_bridge is True or intent.call == "approve":
             return None
         cap = document.limits.withdraw_cap(intent.chain, intent.token)
         if cap is None:  # decide_withdraw denied this already; never reached
@@ -205,6 +206,7 @@ class WithdrawService:
         intent = WithdrawIntent(
             req.principal.client_id, req.principal.mode.value, chain.name, chain.mode.value,
             symbol, amount, recipient, linked, max_fee, tip, req.gas_limit, kind, bridge,
+            spender=approve_spender(req.data) if kind == "approve" else "",
         )  # fmt: skip
         fields = evm_tx.Eip1559Fields(
             chain.chain_id, req.nonce, tip, max_fee, req.gas_limit, to, value, bytes(req.data)
@@ -244,6 +246,7 @@ class WithdrawService:
                 "token": intent.token if intent else "",
                 "amount": str(intent.amount) if intent else "",
                 "recipient": intent.recipient if intent else "",
+                "spender": intent.spender if intent else "",
                 "decision": decision, "rule": rule, "tx_hash": tx_hash,
                 "policy_sha256": self._policy.document.sha256,
             }
@@ -280,7 +283,8 @@ def describe_call(
     SECURITY: only a plain value send (empty data) or an ERC-20 ``transfer`` /
     ``transferFrom`` of a registered token carries a recipient; anything else
     (approve, permit, unknown selectors, value sent to a contract) is "unknown"
-    or its own kind, which the policy denies. The amount is what leaves (the
+    or its own kind, which the policy denies (an approve unless its spender is
+    allowlisted, see ``approve_spender``). The amount is what leaves (the
     value, or the decoded token amount), so the withdraw caps see it.
     """
     chain = chain_by_name(chain_name)
@@ -296,3 +300,13 @@ def describe_call(
     if isinstance(call, Erc20Approve):
         return "approve", token.symbol, b"", 0
     return "unknown", token.symbol, b"", 0
+
+
+def approve_spender(data: bytes) -> str:
+    """The checksummed spender of ERC-20 ``approve`` calldata ("" for anything else).
+
+    SECURITY: the policy allows an approve only for a spender its chain lists
+    (``approve_spenders``); the amount is not limited here.
+    """
+    call = decode_erc20_call(data)
+    return call.spender if isinstance(call, Erc20Approve) else ""

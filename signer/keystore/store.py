@@ -10,6 +10,9 @@ Invariants:
 3. A record's version only grows: ``put_sealed`` reads it, seals for the next
    one and writes in the same ``BEGIN IMMEDIATE`` transaction.
 4. sqlite3 errors leave as ``StorageError`` with a message that holds no values.
+5. Counters never go down: ``counter_set_max`` keeps the maximum and
+   ``counter_advance`` (the policy version) refuses a value that is not higher,
+   writing its meta value in the same transaction.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ _SCHEMA = (
     " nonce BLOB, ciphertext BLOB, updated_at INTEGER,"
     " PRIMARY KEY (kind, client_id, mode, name))",
 )
+
+
+class CounterNotAdvancedError(Exception):
+    """``counter_advance`` found the counter already at or above the value.
+
+    Attributes:
+        current: the stored value.
+    """
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"counter is already at {current}")
+        self.current = current
 
 
 class Store:
@@ -225,6 +240,37 @@ class Store:
                 row = cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
                 stored[name] = int(row[0])
         return stored
+
+    def counter_advance(
+        self, name: str, value: int, meta: tuple[str, bytes], *, allow_equal: bool = False
+    ) -> int | None:
+        """Raise counter ``name`` to ``value`` and set one meta value, atomically.
+
+        In one ``BEGIN IMMEDIATE`` transaction: if the counter is absent or
+        below ``value`` (or equal, with ``allow_equal``), write both and return
+        the previous value (None when absent); otherwise write nothing and
+        raise ``CounterNotAdvancedError``. Durable when it returns.
+        """
+        if not -(2**63) <= value < 2**63:
+            raise ValueError("counter value out of range")
+        with self._write() as cur:
+            row = cur.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+            previous = None if row is None else int(row[0])
+            if previous is not None and (
+                value < previous or (value == previous and not allow_equal)
+            ):
+                raise CounterNotAdvancedError(previous)
+            cur.execute(
+                "INSERT INTO counters(name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+            cur.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                meta,
+            )
+        return previous
 
     def iter_records(self) -> Iterator[tuple[str, str, str, str, int, SealedRecord]]:
         """Every record as ``(kind, client_id, mode, name, version, record)``.

@@ -179,7 +179,11 @@ class PolicyServicer(_Base, policy_service_pb2_grpc.PolicyServiceServicer):
     async def UpdatePolicy(
         self, caller: Caller, req: policy_service_pb2.UpdatePolicyRequest, ctx: Ctx
     ) -> policy_service_pb2.UpdatePolicyResponse:
-        raise NotImplementedYetError("signed policy updates are not available in this build")
+        signatures = [(sig.public_key, bytes(sig.signature)) for sig in req.signatures]
+        version = await self.s.policy_updates.update(
+            caller.identity, bytes(req.document), signatures
+        )
+        return policy_service_pb2.UpdatePolicyResponse(version=version)
 
     @_rpc(Role.API, Role.ADMIN)
     async def EvaluatePolicy(

@@ -36,5 +36,7 @@ def build_venues(config: Config) -> dict[str, Venue]:
         "cryptocom": cryptocom.VENUE,
         "kalshi": kalshi.VENUE,
         "hyperliquid": hyperliquid.VENUE,
-        "polymarket": polymarket.VENUE,
+        # SECURITY: key provisioning is gated by the policy document
+        # (``[venues.polymarket] key_provisioning``, default false).
+        "polymarket": polymarket.PolymarketVenue(allow_key_provisioning=True),
     }

@@ -7,7 +7,10 @@ tests/security/test_expfail_polymarket.py):
    implemented, so it is denied by default). The ``/auth/*`` key endpoints
    match only ``GET /auth/derive-api-key`` and ``POST /auth/api-key``, and
    only when the venue was built with ``allow_key_provisioning=True``
-   (ClobAuth L1 headers, nonce 0); by default they are not allowlisted.
+   (ClobAuth L1 headers, nonce 0); by default they are not allowlisted. The
+   daemon builds it so and leaves the decision to the policy document: such a
+   request carries the feature ``polymarket.key-provisioning``, which the
+   document grants only with ``key_provisioning = true`` (default false).
 2. ``POST /order`` takes ``{"order": {...}, "owner", "orderType", "exchange",
    "chainId"?, "deferExec"?, "postOnly"?}``; ``POST /orders`` a JSON array of
    1-15 such objects. ``order`` holds exactly the V2 fields the SDK posts
@@ -20,7 +23,9 @@ tests/security/test_expfail_polymarket.py):
 3. ``exchange`` (ours, not forwarded) picks the verifying contract: exactly
    the V2 CTF Exchange or the V2 Neg Risk exchange. The chain comes from the
    principal's mode (137 live, 80002 sandbox); an explicit ``chainId`` must
-   agree. V1 exchanges, V3 and any other contract are violations.
+   agree. V1 exchanges, V3 and any other contract are violations. Each order
+   names its exchange as a policy feature (``polymarket.exchange.ctf`` /
+   ``.neg-risk``); the document's ``exchanges`` list grants them.
 4. Checks that need the credentials run in ``sign()`` and raise
    ``PolicyDeniedError``: ``signer`` is the address of
    ``extra.signer_private_key`` and ``maker`` is the signer (type 0) or
@@ -42,10 +47,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from policy.intents import EndpointClass
+from policy.venue_options import POLYMARKET_EXCHANGES, POLYMARKET_KEY_PROVISIONING
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
 from signer.errors import InvalidRequestError, PolicyDeniedError
 from signer.keystore.handles import VenueCredentials
@@ -53,7 +59,9 @@ from signer.schemes.hmac import header_secret
 from signer.schemes.polymarket import (
     CHAIN_AMOY,
     CHAIN_POLYGON,
+    CTF_EXCHANGE_V2,
     EXCHANGES_V2,
+    NEG_RISK_EXCHANGE_V2,
     POLY_1271,
     ZERO_BYTES32,
     L2Hmac,
@@ -362,6 +370,31 @@ def _body_violations(kind: Body, schema: Schema, body: object, chain_id: int) ->
     return schema.validate(list(body.items()))
 
 
+_EXCHANGE_FEATURES = {
+    parse_address(CTF_EXCHANGE_V2): POLYMARKET_EXCHANGES["ctf"],
+    parse_address(NEG_RISK_EXCHANGE_V2): POLYMARKET_EXCHANGES["neg-risk"],
+}
+
+
+def _features(key: str, kind: Body, body: object) -> tuple[str, ...]:
+    """The policy features this request uses (``policy.venue_options``).
+
+    SECURITY: the document must grant each one: key provisioning, and the
+    exchange every order in the body is signed for.
+    """
+    if key in AUTH_TABLE:
+        return (POLYMARKET_KEY_PROVISIONING,)
+    items = [body] if kind is Body.ORDER else body if kind is Body.ORDERS else []
+    found = set()
+    for item in items if isinstance(items, list) else []:
+        exchange = item.get("exchange") if isinstance(item, dict) else None
+        if isinstance(exchange, str) and not _address(exchange):
+            feature = _EXCHANGE_FEATURES.get(parse_address(exchange))
+            if feature is not None:
+                found.add(feature)
+    return tuple(sorted(found))
+
+
 class PolymarketVenue:
     """The Polymarket CLOB V2 venue (see the module docstring).
 
@@ -428,9 +461,9 @@ class PolymarketVenue:
             endpoint.key, method, path, kind, query, body, chain_id, headers.passthrough
         )
         matched = (endpoint.key, endpoint.endpoint_class)
-        return ParsedRequest(
-            P.make_intent(principal, NAME, request, matched, violations), host, detail
-        )
+        intent = P.make_intent(principal, NAME, request, matched, violations)
+        features = _features(endpoint.key, kind, body)
+        return ParsedRequest(replace(intent, features=features), host, detail)
 
     def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
         """Stamp, sign orders and add L2 (or ClobAuth L1) headers (``Venue.sign``)."""

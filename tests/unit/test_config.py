@@ -8,6 +8,7 @@ import pytest
 from signer.config import ConfigError, dev_config, parse_config
 from signer.domain import Role
 
+K1, K2 = "ab" * 32, "cd" * 32
 BASE: dict[str, Any] = {
     "state_dir": "s",
     "master_key_file": "k",
@@ -40,6 +41,17 @@ def test_minimal_config() -> None:
         ({"limits": {"nope": 1}}, "limits.nope: unknown key"),
         ({"binance_recv_window_ms": 0}, "binance_recv_window_ms"),
         ({"dev": "yes"}, "dev: must be bool"),
+        ({"policy_admin": 1}, "policy_admin: must be a table"),
+        ({"policy_admin": {"keys": [K1], "threshold": 1, "x": 1}}, "policy_admin.x: unknown key"),
+        ({"policy_admin": {"keys": [], "threshold": 1}}, "policy_admin.keys: a list of 1 to 16"),
+        ({"policy_admin": {"keys": [K1] * 17, "threshold": 1}}, "policy_admin.keys: a list of 1 to 16"),
+        ({"policy_admin": {"keys": [K1[:-2]], "threshold": 1}}, "policy_admin.keys[0]: an Ed25519"),
+        ({"policy_admin": {"keys": ["zz" + K1[2:]], "threshold": 1}}, "policy_admin.keys[0]: an Ed25519"),
+        ({"policy_admin": {"keys": [K1, K1.upper()], "threshold": 1}}, "policy_admin.keys[1]: duplicate"),
+        ({"policy_admin": {"keys": [K1, K2], "threshold": 3}}, "threshold: an integer from 1 to 2"),
+        ({"policy_admin": {"keys": [K1, K2], "threshold": 0}}, "threshold: an integer from 1 to 2"),
+        ({"policy_admin": {"keys": [K1, K2], "threshold": True}}, "threshold: an integer from 1 to 2"),
+        ({"policy_admin": {"keys": [K1, K2]}}, "threshold: an integer from 1 to 2"),
     ],
 )  # fmt: skip
 def test_invalid_configs_name_the_key(change: dict[str, Any], message: str) -> None:
@@ -70,3 +82,11 @@ def test_audit_checkpoint_settings_are_bounded() -> None:
         with pytest.raises(ConfigError) as err:
             parse_config({**BASE, "audit": bad})
         assert message in str(err.value)
+
+
+def test_policy_admin_keys_and_threshold() -> None:
+    cfg = parse_config({**BASE, "policy_admin": {"keys": [K1, K2.upper()], "threshold": 2}})
+    assert cfg.policy_admin is not None
+    assert cfg.policy_admin.keys == (bytes.fromhex(K1), bytes.fromhex(K2))
+    assert cfg.policy_admin.threshold == 2
+    assert parse_config(dict(BASE)).policy_admin is None  # updates disabled unless configured

@@ -195,3 +195,27 @@ def test_write_from_another_connection_is_seen(tmp_path: Path) -> None:
     assert got is not None and got[0] == 9
     assert _put(store, "kraken") == 10
     store.close()
+
+
+def test_counter_advance_only_goes_up_with_its_meta(tmp_path: Path) -> None:
+    from signer.keystore.store import CounterNotAdvancedError
+
+    store = Store(tmp_path / "state.db")
+    assert store.counter_advance("policy.version", 3, ("policy.document", b"v3")) is None
+    assert store.counter_advance("policy.version", 5, ("policy.document", b"v5")) == 3
+    for value in (5, 4, -1):
+        with pytest.raises(CounterNotAdvancedError) as err:
+            store.counter_advance("policy.version", value, ("policy.document", b"bad"))
+        assert err.value.current == 5
+    assert store.meta_get("policy.document") == b"v5"  # refused writes wrote nothing
+    assert (
+        store.counter_advance("policy.version", 5, ("policy.document", b"v5b"), allow_equal=True)
+        == 5
+    )
+    store.close()
+    reopened = Store(tmp_path / "state.db")  # durable across a restart
+    assert reopened.counter_get("policy.version") == 5
+    assert reopened.meta_get("policy.document") == b"v5b"
+    with pytest.raises(ValueError, match="out of range"):
+        reopened.counter_advance("policy.version", 2**63, ("policy.document", b"x"))
+    reopened.close()

@@ -57,6 +57,7 @@ def test_rule_ids_are_stable() -> None:
         "venue.disabled",
         "venue.mode-disabled",
         "endpoint.class-disabled",
+        "venue.feature-disabled",
         "venue.recipient-not-linked",
         "venue.endpoint-allowed",
         "default-deny",

@@ -75,7 +75,9 @@ class PolicySignature(_message.Message):
     public_key: _builtins.str
     """Hex Ed25519 public key of the admin who signed."""
     signature: _builtins.bytes
-    """Ed25519 signature over the exact document bytes."""
+    """Ed25519 signature over "sequence-signer/policy/v1" || 0x00 || the exact
+    document bytes (the domain prefix keeps it valid for nothing else).
+    """
     def __init__(
         self,
         *,
