@@ -91,12 +91,17 @@ def raw_forms(raw: bytes, prefix: str = "", *, chunks: bool = False) -> dict[str
     return forms
 
 
-def text_forms(text: str) -> dict[str, bytes]:
-    """The exact text and its pieces, its encodings, its JSON-escaped form and its SHA-256."""
+def text_forms(text: str, *, pieces: bool = True) -> dict[str, bytes]:
+    """The exact text and its pieces, its encodings, its JSON-escaped form and its SHA-256.
+
+    ``pieces=False`` for PEM text: its first pieces are the public armour line
+    ("-----BEGIN EC PR"), the same for every key; its body lines are forms instead.
+    """
     data = text.encode()
     forms = raw_forms(data, "text-")
-    forms.update({f"text-piece{off}": piece for off, piece in _chunks(data).items()})
-    forms["text"] = data
+    if pieces:
+        forms.update({f"text-piece{off}": piece for off, piece in _chunks(data).items()})
+    forms["text"] = forms.pop("text-raw")  # the same bytes: one name
     forms["json-escaped"] = json.dumps(text)[1:-1].encode()
     forms["sha256-hex"] = hashlib.sha256(data).hexdigest().encode()
     forms["sha256-raw"] = hashlib.sha256(data).digest()
@@ -109,7 +114,7 @@ def _int_bytes(value: int) -> bytes:
 
 def key_forms(key: PrivateKeyTypes, pem: str) -> dict[str, bytes]:
     """A PEM private key: the PEM text, every body line, the DER and the private numbers."""
-    forms = text_forms(pem)
+    forms = text_forms(pem, pieces=False)
     lines = [ln for ln in pem.splitlines() if ln and not ln.startswith("-----")]
     forms.update({f"pem-line{i}": ln.encode() for i, ln in enumerate(lines) if len(ln) >= 16})
     der = base64.b64decode("".join(lines))
@@ -195,6 +200,19 @@ def scan(canaries: Iterable[Canary], artefacts: Mapping[str, bytes]) -> list[Lea
                 Leak(c.label, form_name, n, preview) for n, d in artefacts.items() if form in d
             ]
     return leaks
+
+
+def report(leaks: list[Leak], limit: int = 40) -> str:
+    """One line per (canary, artefact): the forms found and a 6-character preview."""
+    grouped: dict[tuple[str, str], list[Leak]] = {}
+    for leak in leaks:
+        grouped.setdefault((leak.canary, leak.artefact), []).append(leak)
+    lines = [
+        f"{c} in {a}: {', '.join(x.form for x in found)} (starts {found[0].preview!r}...)"
+        for (c, a), found in grouped.items()
+    ]
+    more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"{len(leaks)} canary form(s) found:\n" + "\n".join(lines[:limit]) + more
 
 
 def category(artefact: str) -> str:

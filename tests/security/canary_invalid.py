@@ -216,7 +216,10 @@ def _key_cases() -> list[Invalid]:
             "coinbase-encrypted-pem",
             canary(
                 "invalid.encrypted-pem",
-                {**text_forms(encrypted), **raw_forms(ed.private_bytes_raw(), "seed-")},
+                {
+                    **text_forms(encrypted, pieces=False),
+                    **raw_forms(ed.private_bytes_raw(), "seed-"),
+                },
             ),
             plain("coinbase", api_key="k", api_secret=encrypted),
         ),
