@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from importlib import resources
 from pathlib import Path
@@ -100,11 +99,6 @@ class Daemon:
         await stop.wait()
         log.info("shutting down (grace %.1fs)", self.config.limits.grace_s)
         await self.stop()
-
-
-def prepare_process() -> None:
-    """Process-wide settings before anything is created: private files by default."""
-    os.umask(0o077)
 
 
 def state_files(config: Config) -> list[Path]:

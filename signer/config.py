@@ -22,6 +22,11 @@ Example (production)::
     frontend = "api"
     ops = "admin"
 
+    [hardening]              # optional; these are the defaults (signer/hardening.py)
+    allow_root = false
+    lock_memory = true
+    seccomp = true
+
 SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
 ``dev = true``; production listeners are Unix sockets (file mode 0600 unless
 ``socket_mode`` says otherwise) or mutual TLS. Unknown keys are refused.
@@ -83,6 +88,21 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Hardening:
+    """Process hardening switches (``signer/hardening.py``; README "Hardening").
+
+    Attributes:
+        allow_root: start even when running as uid 0 (refused otherwise).
+        lock_memory: ``mlockall`` where it is safe (logged when not permitted).
+        seccomp: after start-up, forbid execve/execveat/ptrace (needs libseccomp.so.2).
+    """
+
+    allow_root: bool = False
+    lock_memory: bool = True
+    seccomp: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the daemon needs to start. Built by ``load_config`` or ``dev_config``."""
 
@@ -98,6 +118,7 @@ class Config:
     log_level: str = "INFO"
     link_domain: str = "sequence.local"
     link_ttl_s: int = 600
+    hardening: Hardening = field(default_factory=Hardening)
 
     @property
     def db_path(self) -> Path:
@@ -122,7 +143,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
         "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
-        "link_ttl_s",
+        "link_ttl_s", "hardening",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -149,6 +170,11 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     if not 1 <= recv <= 60000:
         raise ConfigError("binance_recv_window_ms: must be 1-60000")
     policy_file = raw.get("policy_file")
+    hardening_raw = _typed(raw, "hardening", dict, {})
+    _no_unknown(hardening_raw, set(Hardening.__dataclass_fields__), "hardening.")
+    for name, value in hardening_raw.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"hardening.{name}: must be true or false")
     return Config(
         state_dir=state_dir,
         listeners=listeners,
@@ -162,19 +188,26 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         log_level=_typed(raw, "log_level", str, "INFO"),
         link_domain=_link_domain(_typed(raw, "link_domain", str, "sequence.local")),
         link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
+        hardening=Hardening(**hardening_raw),
     )
 
 
 def dev_config(state_dir: Path, port: int | None = 50051) -> Config:
     """The ``sequence-signer dev`` settings: local state, a dev master key,
-    an api socket, an admin socket and (optionally) a plaintext loopback port."""
+    an api socket, an admin socket and (optionally) a plaintext loopback port.
+    Dev mode may run as root (a developer's machine or CI often is root)."""
     listeners = [
         ListenerConfig("unix", str(state_dir / "api.sock"), Role.API),
         ListenerConfig("unix", str(state_dir / "admin.sock"), Role.ADMIN),
     ]
     if port is not None:
         listeners.append(ListenerConfig("tcp", f"127.0.0.1:{port}", Role.API))
-    return Config(state_dir=state_dir, listeners=tuple(listeners), dev=True)
+    return Config(
+        state_dir=state_dir,
+        listeners=tuple(listeners),
+        dev=True,
+        hardening=Hardening(allow_root=True),
+    )
 
 
 def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
