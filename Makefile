@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean
+.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ buf-lint: node_modules/.bin/buf
 	node_modules/.bin/buf lint
 
 check: lint test
+
+## Build the container image and run it for real (root, minutes; not part of `test`/CI).
+image-test:
+	bash scripts/image_test.sh
 
 clean:
 	rm -rf $(VENV) node_modules .dev-state .coverage

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -130,11 +129,6 @@ class Daemon:
         task = asyncio.get_running_loop().create_task(self.policy_updates.reload_file())
         self._reloads.add(task)
         task.add_done_callback(self._reloads.discard)
-
-
-def prepare_process() -> None:
-    """Process-wide settings before anything is created: private files by default."""
-    os.umask(0o077)
 
 
 def state_files(config: Config) -> list[Path]:

@@ -8,11 +8,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from signer.config import Config, ConfigError, dev_config, load_config
+
+if TYPE_CHECKING:
+    from signer.app import Daemon
 
 EPILOG = """examples:
   sequence-signer dev                                   # local daemon, dev key, ./.dev-state
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the daemon from a config file")
     serve.add_argument("--config", type=Path, required=True)
+    serve.add_argument(
+        "--allow-root", action="store_true", help="start even as uid 0 (refused otherwise)"
+    )
     dev = sub.add_parser(
         "dev", help="run a local dev daemon (generated master key, plaintext port)"
     )
@@ -105,7 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    return _run(config)
+    return _run(config, allow_root=args.allow_root)
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -123,18 +129,41 @@ def _dev(args: argparse.Namespace) -> int:
     return _run(config)
 
 
-def _run(config: Config) -> int:
-    from signer.app import Daemon, prepare_process
+def _run(config: Config, allow_root: bool = False) -> int:
+    from signer import hardening
+    from signer.app import Daemon
     from signer.policy_reload import PolicyStartupError
 
-    prepare_process()
+    try:
+        hardening.refuse_root(allow_root or config.hardening.allow_root).log()
+    except hardening.RootRefusedError as exc:
+        print(f"sequence-signer: {exc}", file=sys.stderr)
+        return 2
+    hardening.apply(lock_memory=config.hardening.lock_memory)
     try:
         daemon = Daemon(config)
     except PolicyStartupError as exc:
         print(f"policy error: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(daemon.run())
+    asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
     return 0
+
+
+async def _run_then_seccomp(daemon: Daemon, seccomp: bool) -> None:
+    """Run the daemon; once its listeners are up, apply the seccomp filter."""
+    from signer import hardening
+
+    ready = asyncio.Event()
+    running = asyncio.create_task(daemon.run(ready))
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({running, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if ready.is_set():
+        if seccomp:
+            hardening.apply_seccomp()
+        else:
+            hardening.Outcome("seccomp", False, "disabled").log()
+    await running
 
 
 def _health(target: str, timeout: float) -> int:

@@ -28,6 +28,10 @@ Example (production)::
     [policy_admin]           # signed policy updates (UpdatePolicy, SIGHUP reload)
     keys = ["<64 hex: Ed25519 public key>", "<...>", "<...>"]   # 1-16, distinct
     threshold = 2            # distinct admin signatures required, 1..len(keys)
+    [hardening]              # optional; these are the defaults (signer/hardening.py)
+    allow_root = false
+    lock_memory = true
+    seccomp = true
 
 SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
 ``dev = true``; production listeners are Unix sockets (file mode 0600 unless
@@ -105,6 +109,21 @@ class AuditSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Hardening:
+    """Process hardening switches (``signer/hardening.py``; README "Hardening").
+
+    Attributes:
+        allow_root: start even when running as uid 0 (refused otherwise).
+        lock_memory: ``mlockall`` where it is safe (logged when not permitted).
+        seccomp: after start-up, forbid execve/execveat/ptrace (needs libseccomp.so.2).
+    """
+
+    allow_root: bool = False
+    lock_memory: bool = True
+    seccomp: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the daemon needs to start. Built by ``load_config`` or ``dev_config``."""
 
@@ -122,6 +141,7 @@ class Config:
     link_ttl_s: int = 600
     audit: AuditSettings = field(default_factory=AuditSettings)
     policy_admin: AdminKeys | None = None
+    hardening: Hardening = field(default_factory=Hardening)
 
     @property
     def db_path(self) -> Path:
@@ -146,7 +166,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
         "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
-        "link_ttl_s", "audit", "policy_admin",
+        "link_ttl_s", "audit", "policy_admin", "hardening",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -179,6 +199,11 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         _bounded(audit_raw, "checkpoint_every", 1000, 1, 100_000, "audit."),
         _bounded(audit_raw, "checkpoint_interval_s", 60, 1, 3600, "audit."),
     )
+    hardening_raw = _typed(raw, "hardening", dict, {})
+    _no_unknown(hardening_raw, set(Hardening.__dataclass_fields__), "hardening.")
+    for name, value in hardening_raw.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"hardening.{name}: must be true or false")
     return Config(
         state_dir=state_dir,
         listeners=listeners,
@@ -194,19 +219,26 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
         audit=audit,
         policy_admin=_policy_admin(raw.get("policy_admin")),
+        hardening=Hardening(**hardening_raw),
     )
 
 
 def dev_config(state_dir: Path, port: int | None = 50051) -> Config:
     """The ``sequence-signer dev`` settings: local state, a dev master key,
-    an api socket, an admin socket and (optionally) a plaintext loopback port."""
+    an api socket, an admin socket and (optionally) a plaintext loopback port.
+    Dev mode may run as root (a developer's machine or CI often is root)."""
     listeners = [
         ListenerConfig("unix", str(state_dir / "api.sock"), Role.API),
         ListenerConfig("unix", str(state_dir / "admin.sock"), Role.ADMIN),
     ]
     if port is not None:
         listeners.append(ListenerConfig("tcp", f"127.0.0.1:{port}", Role.API))
-    return Config(state_dir=state_dir, listeners=tuple(listeners), dev=True)
+    return Config(
+        state_dir=state_dir,
+        listeners=tuple(listeners),
+        dev=True,
+        hardening=Hardening(allow_root=True),
+    )
 
 
 def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:

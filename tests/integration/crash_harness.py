@@ -79,7 +79,15 @@ def write_config(state: Path) -> Path:
 def start(config: Path, state: Path, timeout: float = 30.0) -> subprocess.Popen[bytes]:
     """Start the daemon and wait until health says SERVING."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "signer", "serve", "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "signer",
+            "serve",
+            "--config",
+            str(config),
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -229,7 +230,7 @@ def test_expfail_audit_disk_full_keeps_refusing(tmp_path_factory: pytest.TempPat
         f'[[listeners]]\nkind = "unix"\naddress = "{d}/api.sock"\nrole = "api"\n'
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", LIMITED, "serve", "--config", str(d / "config.toml")],
+        [sys.executable, "-c", LIMITED, "serve", "--config", str(d / "config.toml"), *(["--allow-root"] if os.geteuid() == 0 else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     signed: list[int] = []

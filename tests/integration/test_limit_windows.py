@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -282,7 +283,15 @@ def test_the_withdraw_window_survives_sigkill_of_the_real_process(
         'state_dir = "state"\nmaster_key_file = "master.key"\npolicy_file = "policy.toml"\n'
         f'[[listeners]]\nkind = "unix"\naddress = "{d}/api.sock"\nrole = "api"\n'
     )
-    argv = [sys.executable, "-m", "signer", "serve", "--config", str(d / "config.toml")]
+    argv = [
+        sys.executable,
+        "-m",
+        "signer",
+        "serve",
+        "--config",
+        str(d / "config.toml"),
+        *(["--allow-root"] if os.geteuid() == 0 else []),
+    ]
     remote = _Remote(f"unix:{d}/api.sock")
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

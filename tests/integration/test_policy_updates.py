@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -174,7 +175,9 @@ def test_highest_version_survives_a_restart(admin_config, keys: Keys) -> None:  
         with pytest.raises(grpc.RpcError) as err:
             second.admin().policy.UpdatePolicy(signed(v4, keys, 1, 2))  # replay after restart
         assert rpc_reason(err.value) == "POLICY_ROLLBACK"
-        sources = [r.get("source") for r in audit_records(second) if r.get("action") == "policy_update"]
+        sources = [
+            r.get("source") for r in audit_records(second) if r.get("action") == "policy_update"
+        ]
         assert "startup" in sources  # the daemon said it ignored the older default
     finally:
         second.stop()
@@ -270,7 +273,7 @@ def test_sighup_broken_file_then_signed_file(tmp_path_factory: pytest.TempPathFa
     )
     assert _cli("policy", "verify", str(policy), "--config", str(d / "config.toml")).returncode == 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "signer", "serve", "--config", str(d / "config.toml")],
+        [sys.executable, "-m", "signer", "serve", "--config", str(d / "config.toml"), *(["--allow-root"] if os.geteuid() == 0 else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -332,7 +335,7 @@ def test_serve_refuses_an_unsigned_policy_file(tmp_path: Path) -> None:
         f'[[listeners]]\nkind = "unix"\naddress = "{tmp_path}/a.sock"\nrole = "api"\n'
     )
     (tmp_path / "k").write_text(secrets.token_hex(32))
-    proc = _cli("serve", "--config", str(tmp_path / "config.toml"), check=False)
+    proc = _cli("serve", "--config", str(tmp_path / "config.toml"), "--allow-root", check=False)
     assert proc.returncode == 2
     assert "policy error:" in proc.stderr and "policy.toml.sig: FileNotFoundError" in proc.stderr
 
