@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test test-slow lint proto proto-check buf-lint check clean
+.PHONY: dev test test-slow lint proto proto-check buf-lint check clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 ## Tests marked slow (minutes).
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+## Benchmarks vs the floors of DESIGN.md section 7 (prints figures and verdicts; not part
+## of test/CI). `make bench BENCH_ARGS=--quick` takes about a minute; `--profile` adds py-spy.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Static checks: generated code fresh, protos linted, ruff format + lint, mypy strict.
 lint: $(STAMP) proto-check buf-lint
