@@ -92,6 +92,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds by thread group: the event loop (main thread), the other threads
+    named "python" (grpc.aio's completion-queue poller, and the daemon's
+    asyncio.to_thread workers, e.g. the audit fsync) and gRPC's named threads."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            comm = (task / "comm").read_text().strip()
+        except OSError:
+            continue  # the thread ended
+        fields = stat.rsplit(")", 1)[1].split()
+        label = "event loop (main thread)" if task.name == str(pid) else comm
+        label = (
+            "other Python threads (gRPC poller, to_thread workers)" if label == "python" else label
+        )
+        out[label] = out.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return out
+
+
 @dataclass
 class Server:
     """A server process listening on ``uds`` (and ``tcp``, host:port)."""

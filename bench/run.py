@@ -47,6 +47,7 @@ from bench.common import (
     kalshi_balance_request,
     machine_line,
     running,
+    thread_cpu_seconds,
 )
 from bench.scenarios import (
     LoadSettings,
@@ -82,7 +83,8 @@ def fsync_probe(directory: Path, n: int = 200) -> str:
 def first_call(server: Server, request: bytes) -> bytes:
     """One call before any load: the response bytes (the echo floor's canned response)."""
     with grpc.insecure_channel(server.target("uds")) as ch:
-        return bytes(ch.unary_unary(SIGN_METHOD)(request, timeout=30))
+        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = ch.unary_unary(SIGN_METHOD)
+        return bytes(call(request, timeout=30))
 
 
 @contextlib.contextmanager
@@ -141,10 +143,11 @@ def measure(daemon: Server, echo: Server, req: Path, kalshi: Path, kalshi_pem: b
         stream_32.base.append(hmac_rows["uds", 32].subject[-1])
         echo_stream.subject.append(e_stream)
         echo_stream.base.append(hmac_rows["uds", 1].base[-1])
-        steps = [lambda: rsa.base.append(Result(micro.rsa_raw_ops(kalshi_pem, s.duration))),
-                 lambda: rsa.subject.append(load(daemon, "uds", kalshi, 8, s))]  # fmt: skip
-        for step in reversed(steps) if flip else steps:
-            step()
+        for side in ("subject", "base") if flip else ("base", "subject"):
+            if side == "base":
+                rsa.base.append(Result(micro.rsa_raw_ops(kalshi_pem, s.duration)))
+            else:
+                rsa.subject.append(load(daemon, "uds", kalshi, 8, s))
         print(f"  round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
     return [*hmac_rows.values(), stream, stream_32, echo_stream, rsa]
 
@@ -156,12 +159,20 @@ def profile(daemon: Server, echo: Server, req: Path, work: Path, seconds: int) -
         with ThreadPoolExecutor(1) as pool:
             running_load = pool.submit(load, server, "uds", req, 32, LoadSettings(seconds + 1, 2))
             time.sleep(2.2)  # the load process has started and warmed up
+            cpu0 = thread_cpu_seconds(server.pid)
             prof.record(server.pid, seconds, out).wait()
+            cpu1 = thread_cpu_seconds(server.pid)
             ops = running_load.result().ops
         print(
             f"\n{server.name} under HMAC unary c=32 (UDS), {ops:,.0f} ops/s while sampled; py-spy --gil:"
         )
         print(prof.summarise(out, prof.RATE, int(ops * seconds)))
+        print("CPU per call by thread (/proc, while sampled):")
+        calls = max(ops * seconds, 1)
+        used = {k: v - cpu0.get(k, 0.0) for k, v in cpu1.items()}
+        for label, sec in sorted(used.items(), key=lambda kv: -kv[1]):
+            if sec > 0:
+                print(f"  {sec / calls * 1e6:7.1f} us/call  {label}")
         print(f"(raw stacks: {out}, kept with --keep)")
 
 
