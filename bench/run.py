@@ -13,7 +13,9 @@ medians over the rounds. Scenarios:
 - Kalshi RSA-PSS at c=8 vs a single-threaded raw ``cryptography`` loop: >= 1.6x;
 - start-up to SERVING with 10,000 vs 10 stored credentials: <= 1.5x;
 - EIP-712 vs eth-account (``bench/eip712_bench.py``): >= 8x, byte-identical;
-- scheme micro-benchmarks (``bench/micro.py``): information only.
+- the daemon's signing path stage by stage, in process (``bench/stages.py``) and
+  scheme micro-benchmarks (``bench/micro.py``): information only;
+- ``--profile``: py-spy on the floor and the daemon under HMAC c=32 load.
 
 Nothing is asserted: the script prints figures and verdicts and exits 0
 (``--strict``: exit 1 if a verdict is FAIL or INVALID).
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import eip712_bench, micro
+from bench import eip712_bench, micro, stages
 from bench import profile as prof
 from bench.common import (
     SIGN_METHOD,
@@ -210,6 +212,9 @@ def main() -> int:
             verdicts += [row.judge()[0] for row in rows]
             if args.profile:
                 profile(daemon, echo, req, work, 6 if args.quick else 15)
+        print()
+        print(f"daemon stage costs per signature, in process (bench/stages.py, state in {work}):")
+        stages.print_stages(stages.run(work / "stages", *((500, 3) if args.quick else (3000, 7))))
         print()
         small = make_state(work / "s10", kalshi_pem, fillers=8)
         large = make_state(work / "s10k", kalshi_pem, fillers=9_998)
