@@ -119,6 +119,8 @@ def _measure(
         ("signer/keystore/keystore.py:Keystore.credentials (cached)", sync_us(lambda: daemon.keystore.credentials(principal, "binance"), n, rounds)),
         ("signer/venues/binance.py:BinanceVenue.sign (encode + HMAC)", sync_us(lambda: venue.sign(parsed, creds, clock), n, rounds)),
         ("signer/audit.py:AuditLog.append (JSON, hash, to_thread, write, fsync)", async_us(loop, lambda: daemon.audit.append(AUDIT_EVENT), slow, rounds)),
+        ("  of which asyncio.to_thread round trip alone (no work; audit.py:_flush per batch)",
+         async_us(loop, lambda: asyncio.to_thread(int), slow, rounds)),
         ("signer/server/convert.py:signed_response", sync_us(lambda: convert.signed_response(signed), n, rounds)),
         ("asyncio.wait_for around the handler (servicers.py:_rpc), minus a plain await",
          async_us(loop, lambda: asyncio.wait_for(_noop(), 30.0), n, rounds) - async_us(loop, _noop, n, rounds)),
