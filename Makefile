@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean image-test
+.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean image-test bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test-slow: $(STAMP)
 ## 500 SIGKILLs of a real daemon under writes (minutes; not part of make test).
 crash-soak: $(STAMP)
 	$(BIN)/python scripts/crash_soak.py --kills 500
+
+## Benchmarks vs the floors of DESIGN.md section 7 (prints figures and verdicts; not part
+## of test/CI). `make bench BENCH_ARGS=--quick` takes about a minute; `--profile` adds py-spy.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## Static checks: generated code fresh, protos linted, ruff format + lint, mypy strict.
 lint: $(STAMP) proto-check buf-lint
