@@ -202,7 +202,12 @@ def policy_audit(rec: Recorder, ch: Channels) -> None:
         document=b"version = 99",
         signatures=[p.PolicySignature(public_key="00" * 32, signature=b"\x00" * 64)],
     )
-    rec.unary(ch.admin, "PolicyService/UpdatePolicy", update, "update", StatusCode.UNIMPLEMENTED)
+    # No [policy_admin] keys in this daemon: every update is refused (its success
+    # path is covered by tests/integration/test_policy_updates.py).
+    rec.unary(
+        ch.admin, "PolicyService/UpdatePolicy", update, "update",
+        StatusCode.PERMISSION_DENIED, "POLICY_SIGNATURE_INVALID",
+    )  # fmt: skip
     rec.unary(ch.admin, "AuditService/GetAuditHead", a.GetAuditHeadRequest(), "audit-head")
     read_audit(rec, ch, "audit")
     too_many = a.ReadAuditRequest(limit=1001)
