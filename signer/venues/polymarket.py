@@ -53,7 +53,7 @@ from enum import Enum
 from policy.intents import EndpointClass
 from policy.venue_options import POLYMARKET_EXCHANGES, POLYMARKET_KEY_PROVISIONING
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
-from signer.errors import InvalidRequestError, PolicyDeniedError
+from signer.errors import InvalidRequestError, NoCredentialsError, PolicyDeniedError
 from signer.keystore.handles import VenueCredentials
 from signer.schemes.hmac import header_secret
 from signer.schemes.polymarket import (
@@ -494,6 +494,12 @@ class PolymarketVenue:
             )
             text = ""
         else:
+            if not creds.api_key:
+                # The trading wallet alone has no L2 key: derive one (ClobAuth) and
+                # store it, or store the account's L2 credentials.
+                raise NoCredentialsError(
+                    "no Polymarket L2 API credentials are stored for this principal"
+                )
             api_key = P.header_safe_api_key(creds.api_key)
             if detail.kind is Body.ORDER:
                 text = P.canonical_json(self._signed_order(detail.body, detail, creds, signer, now))

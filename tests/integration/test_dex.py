@@ -164,3 +164,14 @@ def test_expfail_polymarket_maker_not_ours_is_denied_and_audited(daemon: Running
     assert rpc_reason(err.value) == "POLICY_DENIED"
     record = json.loads(daemon.config.audit_path.read_bytes().splitlines()[-1])
     assert (record["venue"], record["decision"]) == ("polymarket", "deny")
+
+
+def test_polymarket_order_with_the_trading_wallet_needs_l2_credentials(daemon: RunningDaemon) -> None:  # fmt: skip
+    wallet = (
+        daemon.api()
+        .wallets.CreateTradingWallet(w.CreateTradingWalletRequest(principal=principal(mode=LIVE)))
+        .wallet
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        sign(daemon, "polymarket", _order(wallet.address, "00000000-0000-4000-8000-000000000001"))
+    assert rpc_reason(err.value) == "NO_CREDENTIALS"

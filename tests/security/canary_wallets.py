@@ -140,7 +140,7 @@ def dex(rec: Recorder, ch: Channels, client: str, trading: str, homes: dict[int,
         rec.unary(ch.api, SIGN, acct.sign_request(hl_order), f"hl.order.{mode}")
         home = {"action": {"type": "withdraw3", "destination": homes[mode], "amount": "12.5"}}
         rec.unary(ch.api, SIGN, acct.sign_request(http("POST", "/exchange", body=home)), "hl.home")
-    # The trading wallet holds no Polymarket L2 key: refused once the wallet key is unsealed.
+    # The trading wallet holds no Polymarket L2 key: NO_CREDENTIALS, nothing signed.
     acct = Account_(client, LIVE, "polymarket", "", "")
     order = {"order": {"salt": 1, "maker": trading, "signer": trading, "tokenId": "1234",
                        "makerAmount": "100000000", "takerAmount": "50000000", "side": "BUY",
@@ -148,4 +148,6 @@ def dex(rec: Recorder, ch: Channels, client: str, trading: str, homes: dict[int,
              "owner": "00000000-0000-4000-8000-000000000001", "orderType": "GTC",
              "exchange": CTF_V2}  # fmt: skip
     req = acct.sign_request(http("POST", "/order", body=order), f"turnkey:{trading}")
-    rec.invalid(ch.api, SIGN, req, "poly.trading-wallet", "INVALID_CREDENTIALS")
+    rec.unary(
+        ch.api, SIGN, req, "poly.trading-wallet", StatusCode.FAILED_PRECONDITION, "NO_CREDENTIALS"
+    )
