@@ -38,13 +38,14 @@ from policy.intents import EndpointClass
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
 from signer.errors import InvalidCredentialsError, PolicyDeniedError
 from signer.keystore.handles import VenueCredentials
-from signer.schemes.hyperliquid import HyperliquidSigner, signature_json, vault_from_secret
+from signer.schemes.hyperliquid import signature_json, vault_from_secret
 from signer.schemes.secp256k1 import parse_address
 from signer.venues import _params as P
 from signer.venues.base import Clock, Endpoint, ParsedRequest
 from signer.venues.hyperliquid_user import (
     USER_CLASSES,
     UserActionDetail,
+    checked_signer,
     parse_user_action,
     sign_user_action,
 )
@@ -347,15 +348,7 @@ class HyperliquidVenue:
         ):
             # SECURITY: defence in depth; the pipeline never calls sign() for these.
             raise PolicyDeniedError("the strict parser refused this request; it cannot be signed")
-        signer = creds.derived(
-            "hyperliquid:key", lambda: HyperliquidSigner.from_secret(creds.secret)
-        )
-        try:
-            matches = parse_address(creds.api_key) == parse_address(signer.address)
-        except ValueError:
-            raise InvalidCredentialsError("api_key: not an address", field="api_key") from None
-        if not matches:
-            raise PolicyDeniedError("the signing key does not belong to the agent address api_key")
+        signer = checked_signer(creds)
         try:
             stored = creds.derived("hyperliquid:vault", lambda: vault_from_secret(creds.passphrase))
         except ValueError:

@@ -160,10 +160,9 @@ def parse_user_action(
     return out, detail, recipient, binding
 
 
-def sign_user_action(
-    detail: UserActionDetail, host: str, creds: VenueCredentials, clock: Clock
-) -> SignedRequest:
-    """Stamp, sign and build the body (invariant 5)."""
+def checked_signer(creds: VenueCredentials) -> HyperliquidSigner:
+    """The credentials' key, refused unless its address is ``creds.api_key``
+    (L1 and user-signed actions alike)."""
     signer = creds.derived("hyperliquid:key", lambda: HyperliquidSigner.from_secret(creds.secret))
     try:
         matches = parse_address(creds.api_key) == parse_address(signer.address)
@@ -171,6 +170,14 @@ def sign_user_action(
         raise InvalidCredentialsError("api_key: not an address", field="api_key") from None
     if not matches:
         raise PolicyDeniedError("the signing key does not belong to the address api_key")
+    return signer
+
+
+def sign_user_action(
+    detail: UserActionDetail, host: str, creds: VenueCredentials, clock: Clock
+) -> SignedRequest:
+    """Stamp, sign and build the body (invariant 5)."""
+    signer = checked_signer(creds)
     nonce = clock.next_nonce(f"hyperliquid:{signer.address}")
     action = {**detail.action, detail.stamp: nonce}
     sig = signer.sign_user(action)
