@@ -18,6 +18,9 @@ A case file is TOML::
     client_id = "c1"                  # optional
     recipient = "0x..."               # optional (withdraw-home)
     recipient_linked = true           # optional, default false
+    spend_chain = "hyperliquid"       # optional (withdraw-home: the cap's chain,
+    spend_token = "USDC"              #   token and the amount as a decimal string)
+    spend_amount = "12.5"
 
 A case may state a request instead of an intent (``[case.request]``, see
 ``policy/case_requests.py``); ``load_case_file`` reads both kinds, ``load_cases``
@@ -44,7 +47,15 @@ from policy.intents import EndpointClass, VenueRequestIntent
 
 _CASE_KEYS = ("name", "expect", "rule", "intent", "request", "error")
 _REQUIRED_STR = ("mode", "venue", "method", "path")
-_OPTIONAL_STR = ("client_id", "endpoint", "endpoint_class", "recipient")
+_OPTIONAL_STR = (
+    "client_id",
+    "endpoint",
+    "endpoint_class",
+    "recipient",
+    "spend_chain",
+    "spend_token",
+    "spend_amount",
+)
 _INTENT_KEYS = (*_REQUIRED_STR, *_OPTIONAL_STR, "violations", "features", "recipient_linked")
 
 
@@ -199,6 +210,9 @@ class _Reader:
             features=tuple(features),
             recipient=optional.get("recipient", ""),
             recipient_linked=linked,
+            spend_chain=optional.get("spend_chain", ""),
+            spend_token=optional.get("spend_token", ""),
+            spend_amount=optional.get("spend_amount", ""),
         )
 
 

@@ -20,6 +20,13 @@ rule id                     effect when
 ``venue.recipient-not-linked`` deny a ``withdraw-home`` endpoint whose recipient
                                    is not a connected wallet of the principal
                                    (DESIGN.md invariant 4)
+``venue.no-withdraw-cap``   deny   a ``withdraw-home`` amount has no
+                                   ``[limits.withdraw.<chain>.<token>]`` cap
+``limit.per-tx``            deny   a ``withdraw-home`` amount is above its cap's
+                                   ``per_tx`` (the rolling 24 h total is the
+                                   signer's, ``signer.limits.SpendLedger``)
+``limit.error``             deny   a ``withdraw-home`` amount is not a decimal
+                                   string the cap's token can carry
 ``venue.endpoint-allowed``  allow  every check above passed
 ``default-deny``            deny   anything the rules above do not describe (an
                                    unknown mode, a malformed endpoint or class)
@@ -36,6 +43,7 @@ from __future__ import annotations
 from policy.decision import Decision
 from policy.document import MODES, PolicyDocument, display
 from policy.intents import EndpointClass, VenueRequestIntent
+from policy.limits import RULE_ERROR, RULE_PER_TX, AmountCap, decide_spend, to_units
 
 RULE_STRICT_PARSE = "request.strict-parse"
 RULE_ENDPOINT_NOT_ALLOWLISTED = "endpoint.not-allowlisted"
@@ -44,6 +52,7 @@ RULE_MODE_DISABLED = "venue.mode-disabled"
 RULE_CLASS_DISABLED = "endpoint.class-disabled"
 RULE_FEATURE_DISABLED = "venue.feature-disabled"
 RULE_RECIPIENT_NOT_LINKED = "venue.recipient-not-linked"
+RULE_NO_WITHDRAW_CAP = "venue.no-withdraw-cap"
 RULE_ENDPOINT_ALLOWED = "venue.endpoint-allowed"
 RULE_DEFAULT_DENY = "default-deny"
 RULE_ENGINE_ERROR = "engine.error"
@@ -56,6 +65,9 @@ RULE_IDS: tuple[str, ...] = (
     RULE_CLASS_DISABLED,
     RULE_FEATURE_DISABLED,
     RULE_RECIPIENT_NOT_LINKED,
+    RULE_NO_WITHDRAW_CAP,
+    RULE_PER_TX,
+    RULE_ERROR,
     RULE_ENDPOINT_ALLOWED,
     RULE_DEFAULT_DENY,
     RULE_ENGINE_ERROR,
@@ -164,12 +176,42 @@ def _evaluate(document: PolicyDocument, intent: VenueRequestIntent) -> Decision:
             RULE_RECIPIENT_NOT_LINKED,
             f"{display(intent.recipient or '(none)')} is not a connected wallet of this principal",
         )
+    if endpoint_class is EndpointClass.WITHDRAW_HOME:
+        spend = venue_spend(document, intent)
+        if isinstance(spend, Decision):
+            return spend
 
     return Decision.allow(
         RULE_ENDPOINT_ALLOWED,
         f"endpoint {shown_endpoint} (class {endpoint_class.value}) is allowed on venue "
         f"{venue} in {intent.mode} mode by policy version {document.version}",
     )
+
+
+def venue_spend(
+    document: PolicyDocument, intent: VenueRequestIntent
+) -> tuple[AmountCap, int] | Decision:
+    """The cap a ``withdraw-home`` amount counts against and the amount in its
+    base units, or the deny (no cap, malformed amount, over ``per_tx``).
+
+    SECURITY: as for on-chain withdrawals, a (chain, token) the document gives
+    no cap cannot leave at all. The signer takes the same pair to its durable
+    24-hour ledger after the allow.
+    """
+    chain, token = intent.spend_chain, intent.spend_token
+    cap = document.limits.withdraw_cap(chain, token) if chain and token else None
+    if cap is None:
+        return Decision.deny(
+            RULE_NO_WITHDRAW_CAP,
+            f"policy version {document.version} sets no withdraw cap for "
+            f"{display(token or '(none)')} on {display(chain or '(none)')}, so it cannot leave",
+        )
+    try:
+        units = to_units(intent.spend_amount, cap.decimals)
+    except ValueError as exc:
+        return Decision.deny(RULE_ERROR, f"amount: {exc}")
+    per_tx = decide_spend(cap, 0, units)
+    return per_tx if not per_tx.allowed else (cap, units)
 
 
 def _default_deny(detail: str) -> Decision:

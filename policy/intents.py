@@ -45,6 +45,11 @@ class VenueRequestIntent:
         recipient_linked: filled in by the signer from the principal's
             connected wallets (public rows, no key); the policy denies a
             ``withdraw-home`` request unless it is True.
+        spend_chain, spend_token: class ``withdraw-home`` only: the withdraw
+            cap (``[limits.withdraw.<chain>.<token>]``) the amount counts
+            against, e.g. ``("hyperliquid", "USDC")``.
+        spend_amount: class ``withdraw-home`` only: the amount leaving, a
+            decimal string in token units exactly as signed (``"12.5"``).
     """
 
     client_id: str
@@ -58,3 +63,6 @@ class VenueRequestIntent:
     features: tuple[str, ...] = ()
     recipient: str = ""
     recipient_linked: bool = False
+    spend_chain: str = ""
+    spend_token: str = ""
+    spend_amount: str = ""

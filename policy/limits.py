@@ -33,6 +33,7 @@ restarts) fails towards refusing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -44,6 +45,8 @@ RULE_PER_TX = "limit.per-tx"
 RULE_PER_24H = "limit.per-24h"
 RULE_WITHIN = "limit.within"
 RULE_ERROR = "limit.error"
+
+_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,77})(?:\.([0-9]{1,77}))?", re.ASCII)
 
 WINDOW_NS = 24 * 3600 * 10**9
 """The rolling withdraw window: an amount spent at ``t`` counts while ``now - t < WINDOW_NS``."""
@@ -118,6 +121,28 @@ class AmountCap:
         if frac:
             text += "." + str(frac).rjust(self.decimals, "0").rstrip("0")
         return f"{text} {self.token}"
+
+
+def to_units(text: object, decimals: int) -> int:
+    """A decimal string in token units (``"2500.5"``) -> exact base units.
+
+    Integer arithmetic only: no float, no rounding. An amount with more
+    fractional digits than ``decimals`` is refused rather than truncated (a
+    truncated amount would be counted lower than what leaves).
+
+    Raises:
+        ValueError: not ``0|[1-9][0-9]*`` with an optional ``.digits`` (no sign,
+            exponent or blank), or too many decimal places; the message says which.
+    """
+    match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError('required, a decimal string such as "2500.5" (no sign or exponent)')
+    whole: str = match.group(1)
+    fraction: str = match.group(2) or ""
+    if len(fraction) > decimals:
+        raise ValueError(f"at most {decimals} decimal places for this token")
+    scale: int = 10**decimals
+    return int(whole) * scale + int(fraction.ljust(decimals, "0") or "0")
 
 
 def decide_spend(cap: AmountCap, spent: int, amount: int) -> Decision:

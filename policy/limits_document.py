@@ -12,10 +12,15 @@
     per_tx = "25000"                  # decimal string in token units
     per_24h = "100000"                # rolling 24 hours; per_tx <= per_24h
 
+    [limits.withdraw.hyperliquid.USDC]                     # withdraw3 + usdSend
+    [limits.withdraw.hyperliquid-spot."PURR:0xc1fb593aeffbeb02f85e0308e9956a90"]  # spotSend
+
 Invariants the loader enforces (each refusal names the key path and line):
 
 * only the keys above; ``rate`` tables are ``default`` or a known venue,
-  ``withdraw`` tables a known chain, then a token registered on that chain;
+  ``withdraw`` tables a known chain, then a token registered on that chain,
+  or a venue account (``VENUE_ASSET_CHAINS``: Hyperliquid USDC, and spot
+  tokens named exactly as ``spotSend`` sends them, ``NAME:0x<32 hex>``);
 * rates are TOML integers (never a float or bool) within the code's bounds;
 * caps are strings of the strict grammar ``0|[1-9][0-9]*`` with an optional
   ``.digits`` of at most the token's decimals, converted exactly to base units
@@ -38,18 +43,28 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from policy.chains import KNOWN_CHAINS
-from policy.limits import DEFAULT_RATE, AmountCap, LimitsPolicy, RateLimit
+from policy.limits import DEFAULT_RATE, AmountCap, LimitsPolicy, RateLimit, to_units
 
 MAX_RATE_PER_SECOND = 1_000_000
 MAX_BURST = 1_000_000
 _UINT256 = 2**256
-_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,77})(?:\.([0-9]{1,77}))?", re.ASCII)
+_SPOT_TOKEN = re.compile(r"[A-Za-z0-9]{1,16}:0x[0-9a-f]{32}", re.ASCII)
 
 _NATIVE = {"polygon": "POL", "polygon-amoy": "POL"}
 KNOWN_TOKENS: MappingProxyType[str, MappingProxyType[str, int]] = MappingProxyType(
     {chain: MappingProxyType({_NATIVE.get(chain, "ETH"): 18, "USDC": 6}) for chain in KNOWN_CHAINS}
 )
 """(chain -> symbol -> decimals); the same as ``signer.evm.tokens.TOKENS`` (a test checks)."""
+
+HYPERLIQUID = "hyperliquid"
+HYPERLIQUID_SPOT = "hyperliquid-spot"
+VENUE_DECIMALS = 8
+"""Hyperliquid sends amounts as decimal strings of at most 8 places (the SDK's
+wire precision; the parser refuses more), so its caps count in 1e-8 units."""
+VENUE_ASSET_CHAINS = (HYPERLIQUID, HYPERLIQUID_SPOT)
+"""Withdraw-cap scopes that are venue accounts, not EVM chains: ``hyperliquid``
+(token ``USDC``: ``withdraw3`` and ``usdSend`` from the perp account) and
+``hyperliquid-spot`` (tokens ``NAME:0x<32 hex>`` exactly as ``spotSend`` names them)."""
 
 
 class _Check(Protocol):
@@ -69,13 +84,21 @@ def load_limits(check: _Check, section: object, venues: Sequence[str]) -> Limits
     default = loaded.pop("default", DEFAULT_RATE)
     caps: dict[tuple[str, str], AmountCap] = {}
     chains = _tables(check, section.get("withdraw", {}), ("limits", "withdraw"))
-    check.keys(chains, ("limits", "withdraw"), KNOWN_CHAINS)
+    check.keys(chains, ("limits", "withdraw"), (*KNOWN_CHAINS, *VENUE_ASSET_CHAINS))
     for chain, tokens in chains.items():
         path = ("limits", "withdraw", chain)
         tokens = _tables(check, tokens, path)
-        check.keys(tokens, path, tuple(KNOWN_TOKENS[chain]))
+        if chain == HYPERLIQUID_SPOT:
+            for token in tokens:
+                if not _SPOT_TOKEN.fullmatch(token):
+                    raise check.fail((*path, token), "must be a spot token NAME:0x + 32 hex digits")
+        else:
+            check.keys(
+                tokens, path, ("USDC",) if chain == HYPERLIQUID else tuple(KNOWN_TOKENS[chain])
+            )
         for token, table in tokens.items():
-            caps[(chain, token)] = _cap(check, table, (*path, token), chain, token)
+            decimals = VENUE_DECIMALS if chain in VENUE_ASSET_CHAINS else KNOWN_TOKENS[chain][token]
+            caps[(chain, token)] = _cap(check, table, (*path, token), chain, token, decimals)
     return LimitsPolicy(default, MappingProxyType(loaded), MappingProxyType(caps))
 
 
@@ -104,10 +127,14 @@ def _rate(check: _Check, table: dict[str, Any], path: tuple[str, ...]) -> RateLi
 
 
 def _cap(
-    check: _Check, table: dict[str, Any], path: tuple[str, ...], chain: str, token: str
+    check: _Check,
+    table: dict[str, Any],
+    path: tuple[str, ...],
+    chain: str,
+    token: str,
+    decimals: int,
 ) -> AmountCap:
     check.keys(table, path, ("per_tx", "per_24h"))
-    decimals = KNOWN_TOKENS[chain][token]
     per_tx, per_24h = (
         _units(check, table, (*path, key), decimals) for key in ("per_tx", "per_24h")
     )
@@ -118,14 +145,10 @@ def _cap(
 
 def _units(check: _Check, table: dict[str, Any], path: tuple[str, ...], decimals: int) -> int:
     """A decimal string in token units -> exact base units (integer arithmetic only)."""
-    value = table.get(path[-1])
-    match = _AMOUNT.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise check.fail(path, 'required, a decimal string such as "2500.5" (no sign or exponent)')
-    whole, fraction = match.group(1), match.group(2) or ""
-    if len(fraction) > decimals:
-        raise check.fail(path, f"at most {decimals} decimal places for this token")
-    units = int(int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0"))
+    try:
+        units = to_units(table.get(path[-1]), decimals)
+    except ValueError as exc:
+        raise check.fail(path, str(exc)) from None
     if not 0 < units < _UINT256:
         raise check.fail(path, "must be greater than zero and below 2**256 base units")
     return units

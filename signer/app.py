@@ -83,6 +83,7 @@ class Daemon:
             DaemonClock(self.keystore),
             self.wallet_store,
             rate=self.rate,
+            spend=self.spend,
         )
         self.services = Services(
             pipeline=self.pipeline,

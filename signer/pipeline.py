@@ -4,6 +4,7 @@
     policy.decide(document, intent) pure, no I/O, no keys            -> Decision
     rate.consume(principal, venue)  one token, only after allow      -> or RATE_LIMITED
     keystore.credentials(...)       only after allow                 -> VenueCredentials
+    spend.consume(...)              withdraw-home: 24 h cap, durable -> or RATE_LIMITED
     venue.sign(parsed, creds)       daemon-built bytes, daemon nonce -> SignedRequest
     audit.append(record)            before anything is returned
 
@@ -25,8 +26,9 @@ from dataclasses import dataclass, replace
 
 from policy.decision import Decision
 from policy.document import PolicyDocument
-from policy.engine import decide
+from policy.engine import decide, venue_spend
 from policy.intents import EndpointClass
+from policy.limits import RULE_ERROR
 from signer.audit import AuditHead, AuditLog
 from signer.domain import Caller, SignedRequest, SignRequest
 from signer.errors import (
@@ -44,6 +46,7 @@ from signer.keystore import Keystore
 from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.limits.rate import RateLimiter, RateScope
+from signer.limits.spend import Spend, SpendLedger
 from signer.schemes.secp256k1 import parse_address
 from signer.venues.base import Binding, ParsedRequest, Venue
 
@@ -92,6 +95,7 @@ class Pipeline:
         wallets: WalletStore | None = None,
         *,
         rate: RateLimiter,
+        spend: SpendLedger | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -101,6 +105,7 @@ class Pipeline:
         self._clock = clock
         self._wallets = wallets
         self._rate = rate
+        self._spend = spend
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
@@ -146,15 +151,48 @@ class Pipeline:
             await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
             raise
         try:
+            spend = self._reserve(req, parsed)
+        except RateLimitedError as exc:
+            rule = exc.metadata.get("rule_id", "")
+            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
+            raise
+        try:
             signed = venue.sign(parsed, creds, self._clock)
         except SignerError as exc:
+            self._refund(spend)
             # Checks that need the key's own data (Polymarket: signer/maker/owner
             # must match the stored credentials) refuse here; audited like a deny.
             rule = exc.metadata.get("rule_id", exc.reason or "")
             await self._record(caller, req, parsed, "deny", rule, exc.public_message)
             raise
-        head = await self._record(caller, req, parsed, "allow", decision.rule_id)
+        try:
+            head = await self._record(caller, req, parsed, "allow", decision.rule_id)
+        except BaseException:
+            self._refund(spend)  # the signature is never returned
+            raise
         return replace(signed, audit_id=str(head.seq))
+
+    def _reserve(self, req: SignRequest, parsed: ParsedRequest) -> Spend | None:
+        """Count a ``withdraw-home`` amount against its durable 24-hour window.
+
+        SECURITY: the policy already refused a pair without a cap and an amount
+        over ``per_tx``; this is the rolling total, checked and added in one
+        transaction (two racing requests cannot both fit). Taken after the key
+        lookup (no credentials costs nothing) and before the signature exists.
+        """
+        intent = parsed.intent
+        if intent.endpoint_class is not EndpointClass.WITHDRAW_HOME:
+            return None
+        found = venue_spend(self._policy.document, intent)
+        if isinstance(found, Decision):  # the document changed since the decision
+            raise RateLimitedError(found.reasons[0] if found.reasons else "", rule_id=found.rule_id)
+        if self._spend is None:
+            raise RateLimitedError("no withdraw ledger is configured", rule_id=RULE_ERROR)
+        return self._spend.consume(req.principal, *found)
+
+    def _refund(self, spend: Spend | None) -> None:
+        if spend is not None and self._spend is not None:
+            self._spend.refund(spend)
 
     def _check_agent(self, req: SignRequest, binding: Binding) -> None:
         """``binding.held_agent`` must be the address of the venue credentials stored

@@ -48,6 +48,7 @@ from signer.venues.hyperliquid_user import (
     checked_signer,
     parse_user_action,
     sign_user_action,
+    spend_of,
 )
 
 NAME = "hyperliquid"
@@ -318,7 +319,15 @@ class HyperliquidVenue:
                 principal, NAME, request, (f"POST {PATH}#{kind}", USER_CLASSES[kind]),
                 violations + found,
             )  # fmt: skip
-            return ParsedRequest(replace(intent, recipient=recipient), host, user, binding)
+            chain, token, amount = spend_of(kind, action)
+            intent = replace(
+                intent,
+                recipient=recipient,
+                spend_chain=chain,
+                spend_token=token,
+                spend_amount=amount,
+            )
+            return ParsedRequest(intent, host, user, binding)
         if type(kind) is not str or kind not in CLASSES:
             # SECURITY: denied types (withdraw3, agentSendAsset...) never match.
             return ParsedRequest(

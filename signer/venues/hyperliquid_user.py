@@ -7,7 +7,8 @@ tests/vectors/test_hyperliquid.py, tests/integration/test_hyperliquid_home.py):
    ``approveAgent`` (class ``approve-agent``) are parsed here; every other
    user-signed or fund-moving type stays unmatched (``endpoint=None``).
 2. The caller sends what the action means and nothing else: ``type``,
-   ``destination``/``amount`` (+ ``token`` for spotSend) or ``agentAddress``
+   ``destination``/``amount`` (+ ``token`` for spotSend; amounts are decimal
+   strings of at most 8 places, the SDK's wire precision) or ``agentAddress``
    (+ optional ``agentName``), and optionally ``hyperliquidChain`` (must be the
    principal's network: "Mainnet" live, "Testnet" sandbox) and
    ``signatureChainId`` (one of ``SIGNATURE_CHAIN_IDS``, default ``0x66eee``,
@@ -17,7 +18,9 @@ tests/vectors/test_hyperliquid.py, tests/integration/test_hyperliquid_home.py):
    ``recipient`` = the lower-case destination (the body keeps the caller's
    valid spelling, as the SDK signs it); the pipeline fills in
    ``recipient_linked`` from the principal's connected wallets and the policy
-   denies any other destination.
+   denies any other destination. The amount counts against a withdraw cap
+   (``spend_of``): the policy denies it without one or over ``per_tx``, the
+   pipeline's durable ledger over the rolling 24 hours.
 4. ``approveAgent`` binds ``Binding(trading_wallet=True, held_agent=agent)``:
    only the trading wallet signs it, and only for the agent address stored in
    this principal's Hyperliquid credentials.
@@ -50,7 +53,7 @@ USER_CLASSES: dict[str, EndpointClass] = {
     "approveAgent": EndpointClass.APPROVE_AGENT,
 }
 DEFAULT_CHAIN_ID = "0x66eee"
-_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{1,20})?")
+_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{1,8})?")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _TOKEN = re.compile(r"[A-Za-z0-9]{1,16}:0x[0-9a-f]{32}")
 _AGENT_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -81,8 +84,28 @@ class UserActionDetail:
 
 def _amount(value: object) -> list[str]:
     if type(value) is not str or not _AMOUNT.fullmatch(value) or not value.strip("0."):
-        return ["action.amount must be a positive decimal string"]
+        return ["action.amount must be a positive decimal string of at most 8 decimal places"]
     return []
+
+
+def spend_of(kind: str, action: dict[str, Any]) -> tuple[str, str, str]:
+    """(chain, token, amount) a ``withdraw-home`` action counts against its
+    withdraw cap (``[limits.withdraw.hyperliquid.USDC]`` for ``withdraw3`` and
+    ``usdSend``, ``[limits.withdraw.hyperliquid-spot."NAME:0x.."]`` for
+    ``spotSend``); ("", "", "") for other kinds. Malformed values are passed
+    as "" (the parser has already reported them).
+
+    SECURITY: the spot token is the exact ``NAME:0x<id>`` signed, never the
+    name alone, so a caller cannot count one token against another's cap.
+    """
+    if kind not in _FIELDS or kind == "approveAgent":
+        return "", "", ""
+    amount = action.get("amount")
+    text = amount if type(amount) is str else ""
+    if kind == "spotSend":
+        token = action.get("token")
+        return "hyperliquid-spot", token if type(token) is str else "", text
+    return "hyperliquid", "USDC", text
 
 
 def _address(value: object, field: str) -> list[str]:

@@ -32,6 +32,9 @@ ADDRESS = "0x14791697260E4c9A71f18484C9f997B308e59325"
 HOME = "0x5e9ee1089755c3435139848e47e6635505d5a13a"
 TOKEN = "USDC:0xeb62eee3685fc4c43992febcd9e75443"
 POLICY = load_document(default_document_bytes())
+# The shipped document has no spot-token cap (spot tokens cannot leave); this one adds one.
+SPOT_CAP = f'[limits.withdraw.hyperliquid-spot."{TOKEN}"]\nper_tx = "50"\nper_24h = "100"\n'
+POLICY_SPOT = load_document(default_document_bytes() + b"\n" + SPOT_CAP.encode())
 W = {"type": "withdraw3", "destination": HOME, "amount": "10"}
 SPOT = {"type": "spotSend", "destination": HOME, "token": TOKEN, "amount": "10"}
 AGENT = {"type": "approveAgent", "agentAddress": HOME, "agentName": "bot"}
@@ -67,6 +70,7 @@ CASES: dict[str, tuple[Principal, HttpRequest]] = {
     "amount_exponent": (LIVE, act({**W, "amount": "1e9"})),
     "amount_float": (LIVE, act({**W, "amount": 10.0})),
     "amount_leading_zero": (LIVE, act({**W, "amount": "010"})),
+    "amount_nine_decimals": (LIVE, act({**W, "amount": "1.000000001"})),
     "spot_token_missing": (LIVE, act({k: v for k, v in SPOT.items() if k != "token"})),
     "spot_token_bad": (LIVE, act({**SPOT, "token": "USDC"})),
     "agent_address_bad": (LIVE, act({**AGENT, "agentAddress": "0x12"})),
@@ -121,7 +125,54 @@ def test_unlinked_is_denied_by_the_recipient_rule(name: str) -> None:
     assert decide(POLICY, intent).rule_id == "venue.recipient-not-linked"
     # Control: the same request to a proven wallet is allowed.
     linked = dataclasses.replace(intent, recipient_linked=True)
-    assert decide(POLICY, linked).allowed
+    assert decide(POLICY_SPOT, linked).allowed
+
+
+def linked(action: dict[str, Any]) -> Any:
+    intent = hyperliquid.VENUE.parse(LIVE, act(action)).intent
+    assert intent.violations == () and intent.recipient == HOME
+    return dataclasses.replace(intent, recipient_linked=True)
+
+
+@pytest.mark.parametrize(
+    ("action", "spend"),
+    [
+        (W, ("hyperliquid", "USDC", "10")),
+        ({**W, "type": "usdSend"}, ("hyperliquid", "USDC", "10")),
+        (SPOT, ("hyperliquid-spot", TOKEN, "10")),
+    ],
+)
+def test_withdraw_home_names_the_cap_it_counts_against(action: Any, spend: Any) -> None:
+    intent = linked(action)
+    assert (intent.spend_chain, intent.spend_token, intent.spend_amount) == spend
+
+
+def test_expfail_spot_token_without_a_cap_cannot_leave() -> None:
+    decision = decide(POLICY, linked(SPOT))
+    assert (decision.allowed, decision.rule_id) == (False, "venue.no-withdraw-cap")
+
+
+def test_expfail_spot_token_named_like_a_capped_one_is_not_covered() -> None:
+    # Same name, another token id: the cap is for the exact NAME:0x<id> signed.
+    other = {**SPOT, "token": "USDC:0x" + "ab" * 16}
+    decision = decide(POLICY_SPOT, linked(other))
+    assert (decision.allowed, decision.rule_id) == (False, "venue.no-withdraw-cap")
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        ({**W, "amount": "25000"}, True),
+        ({**W, "amount": "25000.00000001"}, False),
+        ({**W, "type": "usdSend", "amount": "25001"}, False),
+        ({**SPOT, "amount": "50"}, True),
+        ({**SPOT, "amount": "50.1"}, False),
+    ],
+)
+def test_expfail_amount_over_the_per_tx_cap_is_denied(action: Any, allowed: bool) -> None:
+    decision = decide(POLICY_SPOT, linked(action))
+    assert decision.allowed is allowed
+    assert decision.rule_id == ("venue.endpoint-allowed" if allowed else "limit.per-tx")
 
 
 def test_mixed_case_destination_is_normalised_for_the_link_check() -> None:

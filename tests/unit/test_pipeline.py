@@ -393,3 +393,76 @@ def test_a_token_is_spent_once_the_policy_allowed(tmp_path: Path) -> None:
     pipeline, _, _ = rate_pipeline(tmp_path, None)
     first, second = sign_all(pipeline, 2)
     assert isinstance(first, NoCredentialsError) and isinstance(second, RateLimitedError)
+
+
+HOME = "0x5e9ee1089755c3435139848e47e6635505d5a13a"
+
+
+class HomeWallets(FakeWallets):
+    """A trading wallet plus one connected wallet (HOME)."""
+
+    def wallets(self, principal: Principal) -> list[Any]:
+        row = type("W", (), {"role": "connected", "address": HOME})()
+        return [row]
+
+
+def home_intent(amount: str) -> VenueRequestIntent:
+    return VenueRequestIntent(
+        "alice", "live", "hyperliquid", "POST", "/exchange", "POST /exchange#withdraw3",
+        EndpointClass.WITHDRAW_HOME, recipient=HOME, spend_chain="hyperliquid",
+        spend_token="USDC", spend_amount=amount,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", ["sign", "audit", "none"])
+def test_withdraw_home_reservation_is_refunded_when_no_signature_leaves(
+    tmp_path: Path, failure: str
+) -> None:
+    from signer.keystore.store import Store
+    from signer.limits.spend import SpendLedger
+
+    class Venue(FakeVenue):
+        def sign(
+            self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock
+        ) -> SignedRequest:
+            if failure == "sign":
+                raise PolicyDeniedError("the signing key does not belong to api_key")
+            return super().sign(parsed, creds, clock)
+
+    fake = Venue(home_intent("25000"))
+    fake.name = "hyperliquid"
+    audit = AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32)))
+    ledger = SpendLedger(Store(tmp_path / "state.db"))
+    pipeline = Pipeline(
+        {"hyperliquid": fake},  # type: ignore[dict-item]
+        ("hyperliquid",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        SpyKeystore(None),  # type: ignore[arg-type]
+        audit,
+        None,  # type: ignore[arg-type]
+        HomeWallets("0xW"),  # type: ignore[arg-type]
+        rate=limiter(),
+        spend=ledger,
+    )
+    if failure == "audit":
+        appended: list[int] = []
+        original = audit.append
+
+        async def fail_on_allow(record: dict[str, Any]) -> Any:
+            if record["decision"] == "allow":
+                appended.append(1)
+                raise AuditUnavailableError("audit log unavailable")
+            return await original(record)
+
+        audit.append = fail_on_allow  # type: ignore[method-assign,assignment]
+    req = SignRequest(P, "hyperliquid", HttpRequest("POST", "/exchange"))
+    try:
+        result: Any = asyncio.run(pipeline.sign(CALLER, req))
+    except Exception as exc:  # noqa: BLE001 - asserted below
+        result = exc
+    spent = ledger.spent(P, "hyperliquid/USDC")
+    if failure == "none":
+        assert isinstance(result, SignedRequest) and spent == 25_000 * 10**8
+    else:
+        assert isinstance(result, PolicyDeniedError | AuditUnavailableError)
+        assert spent == 0  # the reservation was given back: no signature left the daemon

@@ -170,6 +170,22 @@ def test_caps_and_rates_load_exactly() -> None:
     assert doc.limits.withdraw_cap("arbitrum", "USDC") is None
 
 
+def test_hyperliquid_caps_load_in_units_of_1e_8() -> None:
+    spot = "PURR:0xc1fb593aeffbeb02f85e0308e9956a90"
+    doc = load_document(
+        _doc(
+            '[limits.withdraw.hyperliquid.USDC]\nper_tx = "0.5"\nper_24h = "2"\n'
+            f'[limits.withdraw.hyperliquid-spot."{spot}"]\nper_tx = "1"\nper_24h = "1"\n'
+        )
+    )
+    usdc = AmountCap("hyperliquid", "USDC", 8, 50_000_000, 200_000_000)
+    assert doc.limits.withdraw_cap("hyperliquid", "USDC") == usdc
+    assert doc.limits.withdraw_cap("hyperliquid-spot", spot) == AmountCap(
+        "hyperliquid-spot", spot, 8, 10**8, 10**8
+    )
+    assert doc.limits.withdraw_cap("hyperliquid-spot", "PURR") is None
+
+
 def test_a_document_without_limits_gets_the_code_default_rate_and_no_withdrawals() -> None:
     doc = load_document(
         _doc(
@@ -233,6 +249,15 @@ INVALID: list[tuple[str, str, int | None]] = [
     (_CAP + 'per_tx = "0.0000001"\nper_24h = "2"\n', "at most 6 decimal places", 4),
     (_CAP + f'per_tx = "1"\nper_24h = "{2**256}"\n', "USDC.per_24h: must be greater than", 5),
     (_CAP + 'per_tx = "3"\nper_24h = "2"\n', "USDC.per_tx: must not exceed per_24h", 4),
+    ('[limits.withdraw.hyperliquid.ETH]\nper_tx = "1"\n', 'unknown key "ETH"', 3),
+    ('[limits.withdraw.hyperliquid.USDC]\nper_tx = "1.000000001"\nper_24h = "2"\n', "at most 8", 4),
+    ('[limits.withdraw.hyperliquid-spot.USDC]\nper_tx = "1"\n', "NAME:0x + 32 hex", 3),
+    (
+        '[limits.withdraw.hyperliquid-spot."PURR:0xC1FB593AEFFBEB02F85E0308E9956A90"]\n',
+        "NAME:0x",
+        3,
+    ),
+    ('[limits.withdraw.hyperliquid-spot."P:0x00"]\nper_tx = "1"\n', "must be a spot token", 3),
 ]
 
 
