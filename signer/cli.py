@@ -227,9 +227,15 @@ def _call_args(call: argparse.ArgumentParser) -> None:
         if name == "set-credentials":
             op.add_argument("--api-key", default="")
             op.add_argument(
-                "--api-secret-file", type=Path, help="file with the secret ('-': stdin)"
+                "--api-secret-file",
+                type=Path,
+                help="file with the secret ('-': stdin); one final newline is dropped",
             )
-            op.add_argument("--passphrase-file", type=Path)
+            op.add_argument(
+                "--passphrase-file",
+                type=Path,
+                help="file with the passphrase; one final newline is dropped, spaces are kept",
+            )
             op.add_argument("--extra-json-file", type=Path)
         if name in ("sign", "evaluate"):
             op.add_argument("--method", required=True)

@@ -64,6 +64,20 @@ def _read(path: Path | None) -> str:
     return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
 
 
+def read_secret(path: Path | None) -> str:
+    """A secret file's text without its one final line ending (``echo`` adds one).
+
+    SECURITY: only a single trailing ``\n`` / ``\r\n`` is removed, never other
+    whitespace: a passphrase may begin or end with a space, and silently
+    storing a different one would make every signature the venue checks fail.
+    """
+    text = _read(path)
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
 def _dispatch(stubs: Stubs, args: argparse.Namespace) -> Message:
     if args.op == "identity":
         return stubs.identity.GetIdentity(identity_service_pb2.GetIdentityRequest())
@@ -86,8 +100,8 @@ def _dispatch(stubs: Stubs, args: argparse.Namespace) -> Message:
                 principal=principal,
                 venue=args.venue,
                 api_key=args.api_key,
-                api_secret=_read(args.api_secret_file).strip(),
-                passphrase=_read(args.passphrase_file).strip(),
+                api_secret=read_secret(args.api_secret_file),
+                passphrase=read_secret(args.passphrase_file),
                 extra_json=_read(args.extra_json_file),
             )
         )
