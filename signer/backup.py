@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -55,6 +56,8 @@ _ROWS = (
     " nonce, ciphertext FROM sealed_records ORDER BY rowid"
 )
 _REFUSED = "backup failed its integrity check (tampered or corrupt)"
+_SEALED_FIELDS = ("wrap_nonce", "wrapped_key", "nonce", "ciphertext")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +174,6 @@ def open_image(image: bytes) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-_SEALED_FIELDS = ("wrap_nonce", "wrapped_key", "nonce", "ciphertext")
-
-
 def _snapshot(db_path: Path) -> bytes:
     try:
         # mode=rw: never create a database that is not there.
@@ -219,6 +219,7 @@ def _header(raw: bytes) -> dict[str, Any]:
     valid = (
         isinstance(doc.get("created_at"), int)
         and isinstance(doc.get("master_key_id"), str)
+        and _KEY_ID.fullmatch(doc["master_key_id"]) is not None  # it is printed unverified
         and isinstance(doc.get("db_size"), int)
         and doc["db_size"] >= 0
         and isinstance(doc.get("records"), dict)

@@ -3,7 +3,8 @@
 Invariants (each has a test in tests/unit/keystore/test_sealing.py):
 
 1. A record is sealed under a fresh random 32-byte data key; the data key is
-   wrapped by the master key. Rotating the master key re-wraps data keys only.
+   wrapped by the master key. Rotating the master key re-wraps data keys only
+   (``rewrap``; the offline procedure is ``signer.keystore.rotate``).
 2. The associated data (``RecordAad``) binds kind, client, mode, name and
    record version, for the ciphertext and for the wrapped key, so a sealed row
    copied to another client, mode, venue or version fails authentication.

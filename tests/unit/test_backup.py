@@ -89,11 +89,18 @@ def test_tampered_header_fields_are_refused(backup: Path) -> None:
     start = len(MAGIC) + 4
     size = int.from_bytes(data[len(MAGIC) : start], "big")
     header = json.loads(data[start : start + size])
-    for change in ({"records": {"credential": 1}}, {"created_at": 1}, {"format": 2}):
+    changes = (
+        {"records": {"credential": 1}},
+        {"created_at": 1},
+        {"format": 2},
+        {"master_key_id": "\u001b]0;evil\u0007"},  # never printed: not a key id
+    )
+    for change in changes:
         head = json.dumps(header | change, sort_keys=True, separators=(",", ":")).encode()
         forged = MAGIC + len(head).to_bytes(4, "big") + head + data[start + size :]
         message = _refused(forged)
         assert "integrity" in message or "unsupported backup format 2" in message
+        assert "evil" not in message
 
 
 def test_truncated_or_extended_backups_are_refused(backup: Path) -> None:
