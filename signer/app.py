@@ -14,7 +14,10 @@ from signer.audit import AuditLog
 from signer.config import Config
 from signer.credentials import CredentialManager
 from signer.domain import VENUES
+from signer.errors import StateError
 from signer.keystore import Keystore, MasterKey, Store
+from signer.keystore.lock import StateLock
+from signer.keystore.rotate import check_startup
 from signer.keystore.wallets import WalletStore
 from signer.limits import RateLimiter, SpendLedger
 from signer.pipeline import DaemonClock, Pipeline, PolicyHolder
@@ -37,9 +40,23 @@ class Daemon:
     """Everything a running signer holds. ``start`` / ``stop`` / ``run``."""
 
     def __init__(self, config: Config, now_ns: Callable[[], int] = time.time_ns) -> None:
-        """``now_ns``: the wall clock of the limit windows (tests inject one)."""
+        """``now_ns``: the wall clock of the limit windows (tests inject one).
+
+        Raises:
+            StateError: another process holds the state directory, a master key
+                rotation is unfinished, or the master key did not seal the store.
+        """
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # SECURITY: one process per store; `keys rotate` and `restore` take this lock too.
+        self._state_lock = StateLock.acquire(config.state_dir)
+        try:
+            self._wire(config, now_ns)
+        except BaseException:
+            self._state_lock.release()
+            raise
+
+    def _wire(self, config: Config, now_ns: Callable[[], int]) -> None:
         if config.master_key_file is not None:
             master = MasterKey.load(config.master_key_file)
         elif config.dev:
@@ -48,6 +65,11 @@ class Daemon:
         else:  # pragma: no cover - parse_config refuses this
             raise ValueError("master_key_file is required outside dev mode")
         self.store = Store(config.db_path)
+        try:
+            check_startup(self.store, master)
+        except StateError:
+            self.store.close()
+            raise
         self.keystore = Keystore(self.store, master, config.keystore_cache_size)
         self.sealing = SealingKey(self.keystore.daemon_secret("sealing-x25519", new_seed))
         self.audit_signer = AuditSigner(self.keystore.daemon_secret("audit-ed25519", new_seed))
@@ -110,6 +132,7 @@ class Daemon:
         await self.listeners.stop(self.config.limits.grace_s)
         await self.audit.aclose()  # a final signed checkpoint
         self.keystore.close()
+        self._state_lock.release()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Start, wait for SIGTERM/SIGINT, stop. SIGHUP reloads the signed policy file."""

@@ -31,6 +31,11 @@ EPILOG = """examples:
   sequence-signer policy keygen --out alice                 # alice.key (0600), alice.pub
   sequence-signer policy sign policy.toml --key alice.key   # adds a line to policy.toml.sig
   sequence-signer policy verify policy.toml --config /etc/sequence-signer/config.toml
+  sequence-signer keys generate --out new.key                # a new master key file (0600)
+  sequence-signer keys rotate --config config.toml --new-key new.key   # daemon stopped
+  sequence-signer backup --config config.toml --out signer.backup     # daemon may run
+  sequence-signer restore --state-dir /var/lib/sequence-signer --master-key-file master.key \\
+      --in signer.backup
 """
 
 
@@ -62,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     check = pol_sub.add_parser("check", help="validate a policy document")
     check.add_argument("file", type=Path)
     _audit_args(sub)
+    _keys_args(sub)
     _policy_test_parser(pol_sub)
     _policy_update_commands(pol_sub)
     args = parser.parse_args(argv)
@@ -82,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         from signer.cli_audit import run
 
         return run(args)
+    if args.command in ("keys", "backup", "restore"):
+        from signer.cli_keys import run as run_keys
+
+        return run_keys(args)
     if args.policy_command == "test":
         from signer.policy_test_runner import run_cli
 
@@ -97,6 +107,12 @@ def _audit_args(sub: Any) -> None:
     from signer.cli_audit import add_arguments
 
     add_arguments(sub.add_parser("audit", help="audit log tools: verify"))
+
+
+def _keys_args(sub: Any) -> None:
+    from signer.cli_keys import add_arguments
+
+    add_arguments(sub)
 
 
 def _policy_update_commands(sub: Any) -> None:
@@ -132,6 +148,7 @@ def _dev(args: argparse.Namespace) -> int:
 def _run(config: Config, allow_root: bool = False) -> int:
     from signer import hardening
     from signer.app import Daemon
+    from signer.errors import StateError
     from signer.policy_reload import PolicyStartupError
 
     try:
@@ -144,6 +161,9 @@ def _run(config: Config, allow_root: bool = False) -> int:
         daemon = Daemon(config)
     except PolicyStartupError as exc:
         print(f"policy error: {exc}", file=sys.stderr)
+        return 2
+    except StateError as exc:
+        print(f"sequence-signer: {exc}", file=sys.stderr)
         return 2
     asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
     return 0

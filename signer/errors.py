@@ -162,3 +162,16 @@ class AuditLogError(Exception):
     The daemon does not start (fail closed); the message names the problem
     (kind and seq, never record contents beyond that).
     """
+
+
+class StateError(Exception):
+    """The state directory cannot be used as it is: held by another process,
+    mid-rotation, or sealed under another master key.
+
+    The message says what to do; it names key ids (public), never key bytes.
+    """
+
+
+class BackupError(Exception):
+    """A backup cannot be written, or a backup file is refused (format,
+    integrity, master key). The message never echoes file or key bytes."""

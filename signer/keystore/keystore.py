@@ -11,7 +11,9 @@ Invariants (tests in tests/unit/keystore/):
    moved to another principal, mode, venue or version fails with UnsealError.
 4. ``next_nonce`` never returns a value twice for a scope, across restarts
    too: values above the persisted high-water mark are only returned after the
-   mark has been raised durably. One Keystore per state file.
+   mark has been raised durably. One Keystore per state file. A scope also
+   starts above the ``nonce-floor`` counter, which ``restore`` raises past the
+   wall clock (an older backup must not bring back nonces already used).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from signer.keystore.store import Store
 CREDENTIAL = "credential"
 DAEMON = "daemon"
 _DAEMON_NS = "-"
+NONCE_FLOOR = "nonce-floor"
 _FIELDS = frozenset({"api_key", "api_secret", "passphrase", "extra"})
 _NONCE_MAX = 2**62
 
@@ -72,6 +75,7 @@ class Keystore:
         self._daemon_lock = threading.Lock()
         self._nonce_lock = threading.Lock()
         self._nonces: dict[str, _NonceScope] = {}
+        self._nonce_floor: int | None = None  # read once, on first use
 
     def put_credentials(
         self, principal: Principal, venue: str, payload: Mapping[str, object]
@@ -194,7 +198,7 @@ class Keystore:
             if state.last is None:
                 # SECURITY: every value returned before is <= the persisted mark,
                 # so a fresh Keystore starts strictly above it.
-                persisted = self._store.counter_get(counter) or 0
+                persisted = max(self._store.counter_get(counter) or 0, self._floor())
                 state.last = state.mark = persisted
             value = max(state.last + 1, floor)
             if value > state.mark:
@@ -203,6 +207,11 @@ class Keystore:
                 state.mark = self._store.counter_set_max(counter, value + self._nonce_block)
             state.last = value
             return value
+
+    def _floor(self) -> int:
+        if self._nonce_floor is None:  # a benign race: every reader gets the same value
+            self._nonce_floor = self._store.counter_get(NONCE_FLOOR) or 0
+        return self._nonce_floor
 
     def close(self) -> None:
         """Wipe every cached handle and close the store."""

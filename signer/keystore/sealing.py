@@ -3,7 +3,8 @@
 Invariants (each has a test in tests/unit/keystore/test_sealing.py):
 
 1. A record is sealed under a fresh random 32-byte data key; the data key is
-   wrapped by the master key. Rotating the master key re-wraps data keys only.
+   wrapped by the master key. Rotating the master key re-wraps data keys only
+   (``rewrap``; the offline procedure is ``signer.keystore.rotate``).
 2. The associated data (``RecordAad``) binds kind, client, mode, name and
    record version, for the ciphertext and for the wrapped key, so a sealed row
    copied to another client, mode, venue or version fails authentication.
@@ -86,14 +87,25 @@ class MasterKey:
 
     @classmethod
     def generate_dev(cls, path: Path) -> MasterKey:
-        """Load ``path`` if it exists, else create it atomically with a random key (dev mode).
+        """Load ``path`` if it exists, else ``create`` it (dev mode)."""
+        if path.exists():
+            return cls.load(path)
+        try:
+            return cls.create(path)
+        except FileExistsError:
+            return cls.load(path)
+
+    @classmethod
+    def create(cls, path: Path) -> MasterKey:
+        """Write a new random key to ``path`` (64 hex characters, mode 0600).
 
         The key is written to a 0600 temp file in the same directory, fsync'd,
         linked into place and the directory fsync'd, so a crash leaves either
         no key file or a complete one.
+
+        Raises:
+            FileExistsError: ``path`` exists; a key file is never replaced.
         """
-        if path.exists():
-            return cls.load(path)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = bytearray(os.urandom(KEY_SIZE))
         text = bytearray(key.hex().encode("ascii") + b"\n")
@@ -103,12 +115,9 @@ class MasterKey:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            try:
-                # SECURITY: link (not rename) never replaces a key created
-                # concurrently by another process, which may already seal with it.
-                os.link(tmp, path)
-            except FileExistsError:
-                return cls.load(path)
+            # SECURITY: link (not rename) never replaces an existing key, which
+            # may already seal records (or be created concurrently by another process).
+            os.link(tmp, path)
             _fsync_dir(path.parent)
             return cls(key)
         finally:
@@ -253,6 +262,11 @@ def rewrap(
     finally:
         _zero(data_key)
     return SealedRecord(new_master.key_id, wrap_nonce, wrapped_key, record.nonce, record.ciphertext)
+
+
+def check_wrap(master: MasterKey, record: SealedRecord, aad: RecordAad) -> None:
+    """Raise ``UnsealError`` unless ``record``'s data key unwraps under ``master`` and ``aad``."""
+    _zero(_unwrap(master, record, aad.encode()))
 
 
 def _wrap(master: MasterKey, data_key: bytearray, aad_bytes: bytes) -> tuple[bytes, bytes]:

@@ -133,3 +133,16 @@ def test_master_keys_compare_by_identity_only() -> None:
     a, b = MasterKey.from_bytes(KEY), MasterKey.from_bytes(KEY)
     assert a != b
     assert a == a
+
+
+def test_create_writes_a_new_0600_key_and_never_replaces_one(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "new.key"
+    created = MasterKey.create(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert MasterKey.load(path).key_id == created.key_id
+    text = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        MasterKey.create(path)
+    assert path.read_bytes() == text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["new.key"]  # no temp left
+    assert MasterKey.create(tmp_path / "other.key").key_id != created.key_id
