@@ -44,6 +44,7 @@ from signer.keystore import Keystore
 from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.limits.rate import RateLimiter, RateScope
+from signer.observability.hooks import DecisionObserver
 from signer.schemes.secp256k1 import parse_address
 from signer.venues.base import Binding, ParsedRequest, Venue
 
@@ -92,6 +93,7 @@ class Pipeline:
         wallets: WalletStore | None = None,
         *,
         rate: RateLimiter,
+        observer: DecisionObserver | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -101,6 +103,7 @@ class Pipeline:
         self._clock = clock
         self._wallets = wallets
         self._rate = rate
+        self._observer = observer
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
@@ -206,9 +209,12 @@ class Pipeline:
 
     def evaluate(self, req: SignRequest) -> Decision:
         """The decision ``sign`` would take, without touching a key or the audit log."""
-        return evaluate_request(
+        evaluation = evaluate_request(
             self._venues, self._known, self._policy.document, req, self._is_connected
-        ).decision
+        )
+        if self._observer is not None:
+            self._observer.evaluated(req, evaluation)
+        return evaluation.decision
 
     def _venue(self, req: SignRequest) -> Venue:
         return select_venue(self._venues, self._known, req)
