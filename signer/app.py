@@ -20,6 +20,7 @@ from signer.keystore.lock import StateLock
 from signer.keystore.rotate import check_startup
 from signer.keystore.wallets import WalletStore
 from signer.limits import RateLimiter, SpendLedger
+from signer.observability.runtime import Observability
 from signer.pipeline import DaemonClock, Pipeline, PolicyHolder
 from signer.policy_reload import PolicyStartupError, PolicyUpdater, startup_policy
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
@@ -64,6 +65,7 @@ class Daemon:
             master = MasterKey.generate_dev(config.state_dir / "master.key")
         else:  # pragma: no cover - parse_config refuses this
             raise ValueError("master_key_file is required outside dev mode")
+        self.observability = Observability.create(config.metrics)
         self.store = Store(config.db_path)
         try:
             check_startup(self.store, master)
@@ -78,6 +80,7 @@ class Daemon:
             self.audit_signer,
             checkpoint_every=config.audit.checkpoint_every,
             checkpoint_interval_s=config.audit.checkpoint_interval_s,
+            observer=self.observability.observer,
         )
         # SECURITY: never roll back across a restart (signer.policy_reload invariant 4).
         try:
@@ -90,6 +93,7 @@ class Daemon:
             raise
         self._startup_note = startup.note
         self.policy = PolicyHolder(startup.document)
+        self.observability.watch(self.keystore, self.policy)
         self.policy_updates = PolicyUpdater(
             self.store, self.policy, self.audit, config.policy_admin, config.policy_file
         )
@@ -106,6 +110,7 @@ class Daemon:
             self.wallet_store,
             rate=self.rate,
             spend=self.spend,
+            observer=self.observability.observer,
         )
         self.services = Services(
             pipeline=self.pipeline,
@@ -120,17 +125,23 @@ class Daemon:
             withdrawals=WithdrawService(self.wallet_store, self.policy, self.audit, self.spend),
             policy_updates=self.policy_updates,
         )
-        self.listeners = Listeners(config, self.services)
+        self.listeners = Listeners(config, self.services, self.observability.interceptors())
         self._reloads: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> None:
         await self.policy_updates.audit_startup(self._startup_note)
-        await self.listeners.start()
+        self.observability.start()  # first: a busy metrics port fails before any listener
+        try:
+            await self.listeners.start()
+        except BaseException:
+            await self.observability.stop()
+            raise
 
     async def stop(self) -> None:
         """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``."""
         await self.listeners.stop(self.config.limits.grace_s)
         await self.audit.aclose()  # a final signed checkpoint
+        await self.observability.stop()
         self.keystore.close()
         self._state_lock.release()
 

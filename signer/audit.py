@@ -50,6 +50,7 @@ from signer.audit_format import (
 from signer.audit_recover import STRIDE, recover
 from signer.audit_verify import verify
 from signer.errors import AuditLogError, AuditUnavailableError
+from signer.observability.hooks import AuditObserver
 from signer.schemes.daemon_keys import AuditSigner
 
 __all__ = [
@@ -88,11 +89,13 @@ class AuditLog:
         *,
         checkpoint_every: int = 1000,
         checkpoint_interval_s: float = 60.0,
+        observer: AuditObserver | None = None,  # told of each append once durable or failed
     ) -> None:
         if checkpoint_every < 1 or checkpoint_interval_s <= 0:
             raise ValueError("checkpoint_every and checkpoint_interval_s must be positive")
         self._path = path
         self._signer = signer
+        self._observer = observer
         self._every = checkpoint_every
         self._interval = checkpoint_interval_s
         state = recover(path, signer.public_key)
@@ -129,6 +132,18 @@ class AuditLog:
         """Append one record; returns its (seq, hash) once it is durable."""
         if RESERVED.intersection(event):
             raise ValueError("audit events may not set the log's own fields")
+        if self._observer is None:
+            return await self._append(event)
+        start = time.perf_counter()
+        try:
+            head = await self._append(event)
+        except AuditUnavailableError:
+            self._observer.append_failed(event)
+            raise
+        self._observer.appended(event, head.seq, time.perf_counter() - start)
+        return head
+
+    async def _append(self, event: Mapping[str, Any]) -> AuditHead:
         self.check_available()
         head, fut = self._enqueue(event, time.time_ns() // 1_000_000)
         self._uncovered += 1

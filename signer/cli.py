@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from signer.config import Config, ConfigError, dev_config, load_config
+from signer.observability.logs import configure_logging
 
 if TYPE_CHECKING:
     from signer.app import Daemon
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     _policy_test_parser(pol_sub)
     _policy_update_commands(pol_sub)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("text", "INFO")  # serve/dev switch to the config's format and level
     if args.command == "serve":
         return _serve(args)
     if args.command == "dev":
@@ -149,8 +147,10 @@ def _run(config: Config, allow_root: bool = False) -> int:
     from signer import hardening
     from signer.app import Daemon
     from signer.errors import StateError
+    from signer.observability.runtime import MetricsListenError
     from signer.policy_reload import PolicyStartupError
 
+    configure_logging(config.log_format, config.log_level)
     try:
         hardening.refuse_root(allow_root or config.hardening.allow_root).log()
     except hardening.RootRefusedError as exc:
@@ -165,7 +165,11 @@ def _run(config: Config, allow_root: bool = False) -> int:
     except StateError as exc:
         print(f"sequence-signer: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
+    try:
+        asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
+    except MetricsListenError as exc:
+        print(f"sequence-signer: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

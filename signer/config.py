@@ -5,6 +5,7 @@ Example (production)::
     state_dir = "/var/lib/sequence-signer"
     master_key_file = "/run/secrets/master.key"
     policy_file = "/etc/sequence-signer/policy.toml"   # optional; default: shipped policy
+    log_format = "json"      # one JSON object per line (the default here; dev: "text")
 
     [[listeners]]            # the front end, over a Unix socket
     kind = "unix"
@@ -32,6 +33,8 @@ Example (production)::
     allow_root = false
     lock_memory = true
     seccomp = true
+    [metrics]                # optional Prometheus endpoint (signer/observability/settings.py)
+    listen = "127.0.0.1:9464"
 
 SECURITY: a plaintext TCP listener (``kind = "tcp"``) is accepted only when
 ``dev = true``; production listeners are Unix sockets (file mode 0600 unless
@@ -46,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from signer.domain import Role
+from signer.observability.settings import MetricsConfig, check_logging, parse_metrics
 from signer.policy_updates import MAX_ADMIN_KEYS, AdminKeys
 
 _LISTENER_KINDS = ("unix", "tls", "tcp", "vsock")
@@ -137,6 +141,8 @@ class Config:
     binance_recv_window_ms: int = 5000
     keystore_cache_size: int = 10_000
     log_level: str = "INFO"
+    log_format: str = "json"
+    metrics: MetricsConfig | None = None
     link_domain: str = "sequence.local"
     link_ttl_s: int = 600
     audit: AuditSettings = field(default_factory=AuditSettings)
@@ -166,7 +172,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     top = {
         "state_dir", "listeners", "master_key_file", "dev", "policy_file", "callers",
         "limits", "binance_recv_window_ms", "keystore_cache_size", "log_level", "link_domain",
-        "link_ttl_s", "audit", "policy_admin", "hardening",
+        "link_ttl_s", "audit", "policy_admin", "hardening", "log_format", "metrics",
     }  # fmt: skip
     _no_unknown(raw, top, "")
     dev = _typed(raw, "dev", bool, False)
@@ -204,6 +210,13 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     for name, value in hardening_raw.items():
         if not isinstance(value, bool):
             raise ConfigError(f"hardening.{name}: must be true or false")
+    try:
+        log_format, log_level = check_logging(
+            raw.get("log_format", "json"), raw.get("log_level", "INFO")
+        )
+        metrics = parse_metrics(raw.get("metrics"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(
         state_dir=state_dir,
         listeners=listeners,
@@ -214,7 +227,9 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
         limits=limits,
         binance_recv_window_ms=recv,
         keystore_cache_size=_typed(raw, "keystore_cache_size", int, 10_000),
-        log_level=_typed(raw, "log_level", str, "INFO"),
+        log_level=log_level,
+        log_format=log_format,
+        metrics=metrics,
         link_domain=_link_domain(_typed(raw, "link_domain", str, "sequence.local")),
         link_ttl_s=_bounded(raw, "link_ttl_s", 600, 30, 3600),
         audit=audit,
@@ -238,6 +253,7 @@ def dev_config(state_dir: Path, port: int | None = 50051) -> Config:
         listeners=tuple(listeners),
         dev=True,
         hardening=Hardening(allow_root=True),
+        log_format="text",
     )
 
 

@@ -47,6 +47,7 @@ from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.limits.rate import RateLimiter, RateScope
 from signer.limits.spend import Spend, SpendLedger
+from signer.observability.hooks import DecisionObserver
 from signer.schemes.secp256k1 import parse_address
 from signer.venues.base import Binding, ParsedRequest, Venue
 
@@ -96,6 +97,7 @@ class Pipeline:
         *,
         rate: RateLimiter,
         spend: SpendLedger | None = None,
+        observer: DecisionObserver | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -106,6 +108,7 @@ class Pipeline:
         self._wallets = wallets
         self._rate = rate
         self._spend = spend
+        self._observer = observer
 
     async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
         """Sign one venue request or raise a ``SignerError``."""
@@ -244,9 +247,12 @@ class Pipeline:
 
     def evaluate(self, req: SignRequest) -> Decision:
         """The decision ``sign`` would take, without touching a key or the audit log."""
-        return evaluate_request(
+        evaluation = evaluate_request(
             self._venues, self._known, self._policy.document, req, self._is_connected
-        ).decision
+        )
+        if self._observer is not None:
+            self._observer.evaluated(req, evaluation)
+        return evaluation.decision
 
     def _venue(self, req: SignRequest) -> Venue:
         return select_venue(self._venues, self._known, req)

@@ -48,6 +48,15 @@ class _NonceScope:
     mark: int = 0  # persisted high-water mark
 
 
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """Credential cache counters since start (exported as metrics at scrape time)."""
+
+    hits: int
+    misses: int
+    size: int
+
+
 class _AlreadyCreatedError(Exception):
     """A daemon secret appeared between the read and the write; abort the write."""
 
@@ -72,6 +81,7 @@ class Keystore:
         self._cache: OrderedDict[_CacheKey, VenueCredentials] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._epoch = 0  # bumped by every write/delete; see credentials()
+        self._hits = self._misses = 0  # guarded by _cache_lock
         self._daemon_lock = threading.Lock()
         self._nonce_lock = threading.Lock()
         self._nonces: dict[str, _NonceScope] = {}
@@ -111,8 +121,10 @@ class Keystore:
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None:
+                self._hits += 1
                 self._cache.move_to_end(key)
                 return cached
+            self._misses += 1
             epoch = self._epoch
         handle = self._load(key)
         if handle is None:
@@ -131,6 +143,11 @@ class Keystore:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)[1].wipe()
         return handle
+
+    def cache_stats(self) -> CacheStats:
+        """Hits and misses of ``credentials`` since start, and the cache's size."""
+        with self._cache_lock:
+            return CacheStats(self._hits, self._misses, len(self._cache))
 
     def delete_credentials(self, principal: Principal, venue: str) -> bool:
         """Delete credentials for (principal, venue); True if they existed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,16 @@ class BoundListener:
 class Listeners:
     """Starts, reports and stops every listener of a config."""
 
-    def __init__(self, config: Config, services: Services) -> None:
+    def __init__(
+        self,
+        config: Config,
+        services: Services,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    ) -> None:
+        """``interceptors``: installed on every listener (observability, when on)."""
         self._config = config
         self._services = services
+        self._interceptors = tuple(interceptors)
         self._health = health.aio.HealthServicer()
         self.bound: list[BoundListener] = []
 
@@ -65,6 +73,7 @@ class Listeners:
                 ("grpc.so_reuseport", 0),
             ],
             maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+            interceptors=self._interceptors or None,
         )
         resolver = CallerResolver(
             f"{name}:{listener.kind}", listener.role if listener.kind != "tls" else None,

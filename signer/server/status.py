@@ -53,7 +53,12 @@ def internal_error(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 def error_info(rpc_error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """Client side helper: the ErrorInfo detail of a failed call, if any."""
     trailers: Any = rpc_error.trailing_metadata() or ()
-    for key, value in trailers:
+    return error_info_in(trailers)
+
+
+def error_info_in(trailers: Any) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo detail in trailing metadata (``status_for``'s trailer), if any."""
+    for key, value in trailers or ():
         if key == DETAILS_KEY and isinstance(value, bytes):
             status = status_pb2.Status.FromString(value)
             for detail in status.details:

@@ -3,6 +3,7 @@ and the running daemon's /proc entry shows the measures while it signs."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -107,10 +108,11 @@ def test_running_daemon_is_hardened_and_still_signs(
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert signed.request.headers["API-Sign"]
+    # log_format defaults to "json" in a config file: one object per line.
     lines = [
-        line.split("signer.hardening: ", 1)[1]
+        json.loads(line)["msg"]
         for line in out.splitlines()
-        if "signer.hardening" in line
+        if line.startswith("{") and json.loads(line)["logger"] == "signer.hardening"
     ]
     assert len(lines) == 6  # one line per measure
     assert lines[0].startswith("root refusal")
