@@ -2,7 +2,9 @@
 
 SECURITY: a listener never mixes roles it was not configured for (Clef's
 "trusted and untrusted APIs never share a listener"); the plaintext TCP
-listener exists only in dev mode and says so loudly at start.
+listener exists only in dev mode and says so loudly at start. Every listener
+bounds message size and concurrent calls, and every call passes the per-caller
+in-flight cap of ``signer.server.inflight`` (one budget across listeners).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from signer.config import Config, ListenerConfig
 from signer.server.auth import CallerResolver
+from signer.server.inflight import InflightLimiter, PerClientInflight
 from signer.server.servicers import register
 from signer.services import Services
 
@@ -39,6 +42,8 @@ class Listeners:
         self._config = config
         self._services = services
         self._health = health.aio.HealthServicer()
+        # One limiter for all listeners: a caller identity has one budget (inflight.py).
+        self._inflight = InflightLimiter(config.limits.max_inflight_per_client)
         self.bound: list[BoundListener] = []
 
     async def start(self) -> None:
@@ -58,18 +63,21 @@ class Listeners:
 
     async def _start_one(self, name: str, listener: ListenerConfig) -> BoundListener:
         limits = self._config.limits
+        resolver = CallerResolver(
+            f"{name}:{listener.kind}", listener.role if listener.kind != "tls" else None,
+            self._config.callers,
+        )  # fmt: skip
         server = grpc.aio.server(
+            # SECURITY: a message over max_message_bytes is refused RESOURCE_EXHAUSTED by
+            # the transport before it is parsed (tests/integration/test_server_limits.py).
             options=[
                 ("grpc.max_receive_message_length", limits.max_message_bytes),
                 ("grpc.max_send_message_length", limits.max_message_bytes),
                 ("grpc.so_reuseport", 0),
             ],
             maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+            interceptors=[PerClientInflight(self._inflight, resolver, name)],
         )
-        resolver = CallerResolver(
-            f"{name}:{listener.kind}", listener.role if listener.kind != "tls" else None,
-            self._config.callers,
-        )  # fmt: skip
         names = register(server, self._services, resolver, limits.max_deadline_s)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
