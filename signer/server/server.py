@@ -19,6 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from policy.document import MAX_DOCUMENT_BYTES
 from signer.config import Config, ListenerConfig
 from signer.server.auth import CallerResolver
 from signer.server.inflight import InflightLimiter, PerClientInflight
@@ -26,6 +27,10 @@ from signer.server.servicers import register
 from signer.services import Services
 
 log = logging.getLogger(__name__)
+
+MAX_REPLY_BYTES = MAX_DOCUMENT_BYTES + (64 << 10)
+"""Send limit floor: GetPolicy returns a whole policy document (at most
+``MAX_DOCUMENT_BYTES``) and a signed request carries what was asked plus headers."""
 
 
 @dataclass
@@ -70,9 +75,11 @@ class Listeners:
         server = grpc.aio.server(
             # SECURITY: a message over max_message_bytes is refused RESOURCE_EXHAUSTED by
             # the transport before it is parsed (tests/integration/test_server_limits.py).
+            # Replies are the daemon's own and may be larger than the caller's message
+            # (a signed request, the policy document): the send limit only has to be finite.
             options=[
                 ("grpc.max_receive_message_length", limits.max_message_bytes),
-                ("grpc.max_send_message_length", limits.max_message_bytes),
+                ("grpc.max_send_message_length", max(limits.max_message_bytes, MAX_REPLY_BYTES)),
                 ("grpc.so_reuseport", 0),
             ],
             maximum_concurrent_rpcs=limits.max_concurrent_rpcs,

@@ -2,7 +2,9 @@
 
 1. A message one byte over ``max_message_bytes`` is refused RESOURCE_EXHAUSTED
    by the transport (one of exactly that size reaches the servicer), on unary
-   and streaming RPCs alike, and the daemon stays healthy.
+   and streaming RPCs alike, and the daemon stays healthy. The limit is on what
+   callers send: the daemon's replies (a policy document, a signed request with
+   its headers) may be larger.
 2. Client A (mTLS "frontend") holds streams open far beyond its cap: exactly
    ``max_inflight_per_client`` are served, the others and A's next unary call
    get RESOURCE_EXHAUSTED / CONCURRENCY_LIMITED; meanwhile client B ("frontend2",
@@ -26,6 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from signer._proto.sequence.signer.v1 import (
     common_pb2,
     credential_service_pb2,
+    policy_service_pb2,
     signing_service_pb2,
 )
 from signer.client import Stubs
@@ -117,6 +120,20 @@ def test_oversized_messages_are_refused_and_the_daemon_stays_healthy(
         stubs.signing.SignVenueRequest(order("c", b"x" * (8 << 20)), timeout=30)
     assert huge.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     healthy(limited)
+
+
+def test_a_reply_larger_than_the_request_limit_is_sent(tmp_path: Path, pki: Pki) -> None:
+    # The shipped policy (6.5 KB) is larger than the smallest request limit allowed.
+    small = dataclasses.replace(
+        make_config(tmp_path / "s", pki), limits=Limits(max_message_bytes=4096)
+    )
+    running = RunningDaemon(small)
+    try:
+        stubs = running.api()
+        document = stubs.policy.GetPolicy(policy_service_pb2.GetPolicyRequest(), timeout=30)
+        assert len(document.document) > 4096
+    finally:
+        running.stop()
 
 
 def _held_stream(stubs: Stubs, release: threading.Event) -> tuple[grpc.StatusCode, str]:
