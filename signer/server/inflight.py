@@ -26,7 +26,6 @@ budget; give separately trusted clients their own socket or certificate.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
@@ -88,7 +87,7 @@ class PerClientInflight(grpc.aio.ServerInterceptor):
             handler = await continuation(handler_call_details)
             if handler is None:  # unknown method: not cached, so random names cost nothing
                 return handler
-            wrapped = self._wrapped[method] = _wrap(handler, self._slot)
+            wrapped = self._wrapped[method] = _wrap(handler, self)
         return wrapped
 
     def _identity(self, context: Ctx) -> str:
@@ -97,38 +96,42 @@ class PerClientInflight(grpc.aio.ServerInterceptor):
         except SignerError:
             return self._unresolved
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, context: Ctx) -> AsyncIterator[None]:
+    async def enter(self, context: Ctx) -> str:
+        """Take a slot for the caller of ``context`` (aborting if none is free)."""
         identity = self._identity(context)
         if not self._limiter.try_acquire(identity):
             error = ConcurrencyLimitedError(
                 f"too many calls in progress for this client (at most {self._limiter.cap})"
             )
             code, message, trailers = status_for(error)
-            await context.abort(code, message, trailers)
-        try:
-            yield
-        finally:
-            self._limiter.release(identity)
+            await context.abort(code, message, trailers)  # raises
+        return identity
+
+    def leave(self, identity: str) -> None:
+        self._limiter.release(identity)
 
 
-Slot = Callable[[Ctx], contextlib.AbstractAsyncContextManager[None]]
-
-
-def _gate(behavior: Callable[..., Any], slot: Slot) -> Callable[..., Any]:
+def _gate(behavior: Callable[..., Any], gate: PerClientInflight) -> Callable[..., Any]:
+    # Plain try/finally rather than a context manager: this runs on every call.
     if inspect.isasyncgenfunction(behavior):
 
         async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
-            async with slot(context):
+            identity = await gate.enter(context)
+            try:
                 async for item in behavior(request, context):
                     yield item
+            finally:
+                gate.leave(identity)
 
         return stream
     if inspect.iscoroutinefunction(behavior):
 
         async def unary(request: Any, context: Ctx) -> Any:
-            async with slot(context):
+            identity = await gate.enter(context)
+            try:
                 return await behavior(request, context)
+            finally:
+                gate.leave(identity)
 
         return unary
     # SECURITY: every handler of this daemon is async (servicers, health, reflection);
@@ -136,7 +139,7 @@ def _gate(behavior: Callable[..., Any], slot: Slot) -> Callable[..., Any]:
     raise TypeError(f"synchronous handler {getattr(behavior, '__name__', '?')} is not supported")
 
 
-def _wrap(handler: Handler, slot: Slot) -> Handler:
+def _wrap(handler: Handler, gate: PerClientInflight) -> Handler:
     kinds: dict[str, Callable[..., Handler]] = {
         "unary_unary": grpc.unary_unary_rpc_method_handler,
         "unary_stream": grpc.unary_stream_rpc_method_handler,
@@ -147,7 +150,7 @@ def _wrap(handler: Handler, slot: Slot) -> Handler:
         behavior = getattr(handler, attr)
         if behavior is not None:
             return factory(
-                _gate(behavior, slot),
+                _gate(behavior, gate),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

@@ -48,7 +48,7 @@ class Listeners:
         self._services = services
         self._health = health.aio.HealthServicer()
         # One limiter for all listeners: a caller identity has one budget (inflight.py).
-        self._inflight = InflightLimiter(config.limits.max_inflight_per_client)
+        self.inflight = InflightLimiter(config.limits.max_inflight_per_client)
         self.bound: list[BoundListener] = []
 
     async def start(self) -> None:
@@ -83,7 +83,7 @@ class Listeners:
                 ("grpc.so_reuseport", 0),
             ],
             maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
-            interceptors=[PerClientInflight(self._inflight, resolver, name)],
+            interceptors=[PerClientInflight(self.inflight, resolver, name)],
         )
         names = register(server, self._services, resolver, limits.max_deadline_s)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)

@@ -189,3 +189,27 @@ def test_a_flooding_client_does_not_starve_another(limited: RunningDaemon, pki: 
         held = [f.result(timeout=60) for f in futures]
     assert held.count((grpc.StatusCode.OK, "")) == CAP
     assert a.signing.SignVenueRequest(order("client-a"), timeout=30).headers  # slots came back
+
+
+def test_cancelled_calls_give_their_slots_back(limited: RunningDaemon, pki: Pki) -> None:
+    a = limited.tls(pki, "frontend")
+    store_binance(a, "client-a")
+    gate = threading.Event()
+
+    def requests() -> Iterator[signing_service_pb2.SignVenueRequestStreamRequest]:
+        yield signing_service_pb2.SignVenueRequestStreamRequest(id=1, request=order("client-a"))
+        gate.wait(60)
+
+    calls = [a.signing.SignVenueRequestStream(requests(), timeout=60) for _ in range(CAP)]
+    for call in calls:
+        assert next(call).id == 1  # in flight: each holds a slot
+    with pytest.raises(grpc.RpcError) as full:
+        a.signing.SignVenueRequest(order("client-a"), timeout=30)
+    assert rpc_reason(full.value) == "CONCURRENCY_LIMITED"
+    for call in calls:
+        call.cancel()  # the client goes away mid-stream
+    gate.set()
+    deadline = time.monotonic() + 30  # generous: the server learns of the cancels
+    while limited.d.listeners.inflight.in_flight("cert:frontend") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert a.signing.SignVenueRequest(order("client-a"), timeout=30).headers

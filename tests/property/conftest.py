@@ -1,8 +1,11 @@
-"""Property tests run at the interpreter's default recursion limit.
+"""Fixtures of the property tests.
 
-Some test oracles (eth-account, through py_ecc) raise the process-wide limit to
-100,000 when imported; the daemon never imports them and runs at 1,000. A
-parser that recurses too deep must fail here as it would in production.
+They run at the interpreter's default recursion limit: some test oracles
+(eth-account, through py_ecc) raise the process-wide limit to 100,000 when
+imported; the daemon never imports them and runs at 1,000. A parser that
+recurses too deep must fail here as it would in production.
+
+``abuse_daemon`` is a real daemon per test module (``rpc_harness.start``).
 """
 
 from __future__ import annotations
