@@ -88,12 +88,16 @@ class Limits:
     Attributes:
         max_message_bytes: largest request or response message.
         max_concurrent_rpcs: in-flight RPCs per listener; more are refused RESOURCE_EXHAUSTED.
+        max_inflight_per_client: in-flight RPCs per caller identity (a Unix socket, a
+            client certificate), across listeners; more are refused RESOURCE_EXHAUSTED /
+            CONCURRENCY_LIMITED (``signer/server/inflight.py``). At most max_concurrent_rpcs.
         max_deadline_s: a call with no deadline gets at most this long.
         grace_s: time in-flight calls get on SIGTERM.
     """
 
     max_message_bytes: int = 1 << 20
     max_concurrent_rpcs: int = 256
+    max_inflight_per_client: int = 64
     max_deadline_s: float = 30.0
     grace_s: float = 5.0
 
@@ -190,11 +194,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     callers = {}
     for name, role in _typed(raw, "callers", dict, {}).items():
         callers[str(name)] = _role(role, f"callers.{name}")
-    limits_raw = _typed(raw, "limits", dict, {})
-    _no_unknown(limits_raw, set(Limits.__dataclass_fields__), "limits.")
-    limits = Limits(**limits_raw)
-    if not 4096 <= limits.max_message_bytes <= 64 << 20:
-        raise ConfigError("limits.max_message_bytes: must be between 4096 and 64 MiB")
+    limits = _limits(_typed(raw, "limits", dict, {}))
     recv = _typed(raw, "binance_recv_window_ms", int, 5000)
     if not 1 <= recv <= 60000:
         raise ConfigError("binance_recv_window_ms: must be 1-60000")
@@ -284,6 +284,30 @@ def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
     if not isinstance(mode, int) or mode & ~0o770:
         raise ConfigError(f"{where}.socket_mode: must be an integer without world bits")
     return ListenerConfig(kind, address, role, mode, **files)
+
+
+def _limits(raw: dict[str, Any]) -> Limits:
+    """``[limits]``: every value typed and bounded (a string or NaN is a ConfigError)."""
+    _no_unknown(raw, set(Limits.__dataclass_fields__), "limits.")
+    d, p = Limits(), "limits."
+    concurrent = _bounded(raw, "max_concurrent_rpcs", d.max_concurrent_rpcs, 1, 100_000, p)
+    per_client = min(d.max_inflight_per_client, concurrent)
+    seconds = {}
+    for key, low, high in (("max_deadline_s", 0.001, 3600.0), ("grace_s", 0.0, 600.0)):
+        value = raw.get(key, getattr(d, key))
+        if type(value) not in (int, float) or not low <= value <= high:
+            raise ConfigError(f"{p}{key}: must be a number of seconds from {low:g} to {high:g}")
+        seconds[key] = float(value)
+    return Limits(
+        max_message_bytes=_bounded(
+            raw, "max_message_bytes", d.max_message_bytes, 4096, 64 << 20, p
+        ),
+        max_concurrent_rpcs=concurrent,
+        max_inflight_per_client=_bounded(
+            raw, "max_inflight_per_client", per_client, 1, concurrent, p
+        ),
+        **seconds,
+    )
 
 
 def _policy_admin(raw: Any) -> AdminKeys | None:

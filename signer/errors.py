@@ -30,6 +30,7 @@ class Reason(StrEnum):
     INVALID_REQUEST = "INVALID_REQUEST"
     MODE_MISMATCH = "MODE_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
+    CONCURRENCY_LIMITED = "CONCURRENCY_LIMITED"
     AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
     POLICY_SIGNATURE_INVALID = "POLICY_SIGNATURE_INVALID"
     POLICY_ROLLBACK = "POLICY_ROLLBACK"
@@ -90,6 +91,13 @@ class PolicyDeniedError(SignerError):
 class RateLimitedError(SignerError):
     code = "RESOURCE_EXHAUSTED"
     reason = Reason.RATE_LIMITED
+
+
+class ConcurrencyLimitedError(SignerError):
+    """The caller already has ``Limits.max_inflight_per_client`` calls in progress."""
+
+    code = "RESOURCE_EXHAUSTED"
+    reason = Reason.CONCURRENCY_LIMITED
 
 
 class AuditUnavailableError(SignerError):

@@ -2,7 +2,9 @@
 
 SECURITY: a listener never mixes roles it was not configured for (Clef's
 "trusted and untrusted APIs never share a listener"); the plaintext TCP
-listener exists only in dev mode and says so loudly at start.
+listener exists only in dev mode and says so loudly at start. Every listener
+bounds message size and concurrent calls, and every call passes the per-caller
+in-flight cap of ``signer.server.inflight`` (one budget across listeners).
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from policy.document import MAX_DOCUMENT_BYTES
 from signer.config import Config, ListenerConfig
 from signer.server.auth import CallerResolver
+from signer.server.inflight import InflightLimiter, PerClientInflight
 from signer.server.servicers import register
 from signer.services import Services
 
 log = logging.getLogger(__name__)
+
+MAX_REPLY_BYTES = MAX_DOCUMENT_BYTES + (64 << 10)
+"""Send limit floor: GetPolicy returns a whole policy document (at most
+``MAX_DOCUMENT_BYTES``) and a signed request carries what was asked plus headers."""
 
 
 @dataclass
@@ -47,6 +55,8 @@ class Listeners:
         self._services = services
         self._interceptors = tuple(interceptors)
         self._health = health.aio.HealthServicer()
+        # One limiter for all listeners: a caller identity has one budget (inflight.py).
+        self.inflight = InflightLimiter(config.limits.max_inflight_per_client)
         self.bound: list[BoundListener] = []
 
     async def start(self) -> None:
@@ -66,19 +76,24 @@ class Listeners:
 
     async def _start_one(self, name: str, listener: ListenerConfig) -> BoundListener:
         limits = self._config.limits
-        server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", limits.max_message_bytes),
-                ("grpc.max_send_message_length", limits.max_message_bytes),
-                ("grpc.so_reuseport", 0),
-            ],
-            maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
-            interceptors=self._interceptors or None,
-        )
         resolver = CallerResolver(
             f"{name}:{listener.kind}", listener.role if listener.kind != "tls" else None,
             self._config.callers,
         )  # fmt: skip
+        server = grpc.aio.server(
+            # SECURITY: a message over max_message_bytes is refused RESOURCE_EXHAUSTED by
+            # the transport before it is parsed (tests/integration/test_server_limits.py).
+            # Replies are the daemon's own and may be larger than the caller's message
+            # (a signed request, the policy document): the send limit only has to be finite.
+            options=[
+                ("grpc.max_receive_message_length", limits.max_message_bytes),
+                ("grpc.max_send_message_length", max(limits.max_message_bytes, MAX_REPLY_BYTES)),
+                ("grpc.so_reuseport", 0),
+            ],
+            maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+            # Observability outermost (it counts the calls the in-flight cap refuses).
+            interceptors=[*self._interceptors, PerClientInflight(self.inflight, resolver, name)],
+        )
         names = register(server, self._services, resolver, limits.max_deadline_s)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(

@@ -91,7 +91,8 @@ def _cert(
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A CA, a server certificate for 127.0.0.1, client certificates
-    (frontend -> api, ops -> admin, stranger -> unmapped) and a rogue CA's client."""
+    (frontend -> api, ops -> admin, stranger -> unmapped; frontend2 for tests that
+    map a second api client) and a rogue CA's client."""
     d = tmp_path_factory.mktemp("pki")
     ca_key = _key()
     ca = _cert("test-ca", ca_key, None, ca=True)
@@ -99,6 +100,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     for name, issuer in [
         ("server", ("test-ca", ca_key)),
         ("frontend", ("test-ca", ca_key)),
+        ("frontend2", ("test-ca", ca_key)),
         ("ops", ("test-ca", ca_key)),
         ("stranger", ("test-ca", ca_key)),
     ]:

@@ -39,6 +39,14 @@ def test_minimal_config() -> None:
         ({"callers": {"frontend": "god"}}, "callers.frontend"),
         ({"limits": {"max_message_bytes": 10}}, "max_message_bytes"),
         ({"limits": {"nope": 1}}, "limits.nope: unknown key"),
+        ({"limits": {"max_message_bytes": "1MiB"}}, "limits.max_message_bytes: must be int"),
+        ({"limits": {"max_concurrent_rpcs": 0}}, "limits.max_concurrent_rpcs: must be 1-100000"),
+        ({"limits": {"max_inflight_per_client": 0}}, "limits.max_inflight_per_client: must be 1-256"),
+        ({"limits": {"max_concurrent_rpcs": 8, "max_inflight_per_client": 9}}, "max_inflight_per_client: must be 1-8"),
+        ({"limits": {"max_inflight_per_client": True}}, "limits.max_inflight_per_client: must be int"),
+        ({"limits": {"max_deadline_s": float("nan")}}, "limits.max_deadline_s: must be a number"),
+        ({"limits": {"max_deadline_s": "30"}}, "limits.max_deadline_s: must be a number"),
+        ({"limits": {"grace_s": -1}}, "limits.grace_s: must be a number"),
         ({"binance_recv_window_ms": 0}, "binance_recv_window_ms"),
         ({"dev": "yes"}, "dev: must be bool"),
         ({"policy_admin": 1}, "policy_admin: must be a table"),
@@ -90,3 +98,12 @@ def test_policy_admin_keys_and_threshold() -> None:
     assert cfg.policy_admin.keys == (bytes.fromhex(K1), bytes.fromhex(K2))
     assert cfg.policy_admin.threshold == 2
     assert parse_config(dict(BASE)).policy_admin is None  # updates disabled unless configured
+
+
+def test_limits_defaults_and_the_per_client_cap() -> None:
+    assert parse_config(BASE).limits.max_inflight_per_client == 64
+    # A small listener lowers the default per-client cap with it (never above the listener).
+    small = parse_config({**BASE, "limits": {"max_concurrent_rpcs": 10}}).limits
+    assert (small.max_concurrent_rpcs, small.max_inflight_per_client) == (10, 10)
+    set_ = parse_config({**BASE, "limits": {"max_inflight_per_client": 3, "max_deadline_s": 2}})
+    assert (set_.limits.max_inflight_per_client, set_.limits.max_deadline_s) == (3, 2.0)

@@ -21,6 +21,7 @@ from signer.server.status import DETAILS_KEY, internal_error, status_for
         (errors.TradingWalletExistsError("x"), grpc.StatusCode.ALREADY_EXISTS, "TRADING_WALLET_EXISTS"),
         (errors.AuditUnavailableError("x"), grpc.StatusCode.UNAVAILABLE, "AUDIT_UNAVAILABLE"),
         (errors.RateLimitedError("x"), grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED"),
+        (errors.ConcurrencyLimitedError("x"), grpc.StatusCode.RESOURCE_EXHAUSTED, "CONCURRENCY_LIMITED"),
         (errors.UnauthenticatedCallerError("x"), grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED_CALLER"),
         (errors.ForbiddenRoleError("x"), grpc.StatusCode.PERMISSION_DENIED, "UNAUTHENTICATED_CALLER"),
         (errors.BrowserSignatureRequiredError("x"), grpc.StatusCode.FAILED_PRECONDITION, "BROWSER_SIGNATURE_REQUIRED"),
