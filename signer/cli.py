@@ -133,6 +133,7 @@ def _run(config: Config, allow_root: bool = False) -> int:
     from signer import hardening
     from signer.app import Daemon
     from signer.policy_reload import PolicyStartupError
+    from signer.server.vsock_relay import VsockUnavailableError
 
     try:
         hardening.refuse_root(allow_root or config.hardening.allow_root).log()
@@ -145,7 +146,11 @@ def _run(config: Config, allow_root: bool = False) -> int:
     except PolicyStartupError as exc:
         print(f"policy error: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
+    try:
+        asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
+    except VsockUnavailableError as exc:  # the daemon stopped and wiped its keys
+        print(f"listener error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -60,7 +60,7 @@ def test_borrow_is_read_only_and_released() -> None:
     with secret.borrow() as view:
         assert view.tobytes() == b"abc"
         with pytest.raises(TypeError):
-            view[0] = 0  # type: ignore[index]
+            view[0] = 0
     with pytest.raises(ValueError, match="released"):
         view.tobytes()
     secret.wipe()  # no export left behind
