@@ -67,6 +67,7 @@ def sample_rss(pid: int, every: float, stop: threading.Event, out: list[tuple[fl
 
 
 def soak(seconds: float, concurrency: int, every: float, root: Path) -> int:
+    began = dt.datetime.now(dt.UTC)
     state = make_state(root / "s", rsa_pem(), policy=soak_world.soak_policy())
     log = root / "daemon.log"
     target = f"unix:{state.uds}"
@@ -98,7 +99,7 @@ def soak(seconds: float, concurrency: int, every: float, root: Path) -> int:
         for name, st in part.items():
             stats.setdefault(name, OpStats(st.expect)).merge(st)
     header = (
-        f"soak {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {seconds:.0f} s, "
+        f"soak started {began:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s, "
         f"{concurrency} client threads, one Unix socket\nmachine: {machine_line()}\n"
         f"daemon CPU: {cpu:.0f} s over {took:.0f} s ({100 * cpu / took:.0f}% of one core)"
     )

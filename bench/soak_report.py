@@ -66,6 +66,7 @@ class RssSummary:
     last_kb: float
     max_kb: int
     window_s: float
+    by_minute_kb: tuple[float, ...] = ()  # mean of each whole or partial minute
 
     @property
     def growth_kb(self) -> float:
@@ -84,9 +85,13 @@ def rss_summary(samples: Sequence[tuple[float, int]], window_s: float = 60.0) ->
     window = min(window_s, (t_end - t0) / 2) if t_end > t0 else 0.0
     first = [kb for t, kb in samples if t <= t0 + window]
     last = [kb for t, kb in samples if t >= t_end - window]
+    minutes: dict[int, list[int]] = {}
+    for t, kb in samples:
+        minutes.setdefault(int((t - t0) // 60), []).append(kb)
     return RssSummary(
         len(samples), sum(first) / len(first), sum(last) / len(last),
         max(kb for _, kb in samples), window,
+        tuple(sum(v) / len(v) for _, v in sorted(minutes.items())),
     )  # fmt: skip
 
 
@@ -137,5 +142,6 @@ def render(stats: dict[str, OpStats], seconds: float, rss: RssSummary, header: s
         f"daemon RSS: {rss.samples} samples; mean of the first {rss.window_s:.0f} s "
         f"{_mib(rss.first_kb)}, of the last {rss.window_s:.0f} s {_mib(rss.last_kb)}: "
         f"growth {rss.growth_kb / 1024:+.1f} MiB ({rss.growth_pct:+.1f}%), max {_mib(rss.max_kb)}",
+        "daemon RSS by minute (MiB): " + " ".join(f"{kb / 1024:.1f}" for kb in rss.by_minute_kb),
     ]
     return "\n".join(lines)
