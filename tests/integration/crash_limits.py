@@ -7,8 +7,8 @@ sequential calls, through real RPCs, under the policy of ``policy_bytes``):
   whose Kraken rate is 1/s with a burst of 10. It records the wall time each
   call was sent and answered, and the daemon nonce of every signature.
 - ``withdraw``: ``Withdraw`` of 0.01 USDC on Arbitrum to the linked home wallet
-  of ``spender``, whose cap is 2 USDC per 24 hours (200 withdrawals: reached
-  within the 50 kills of CI, so refusals after the cap are crashed too).
+  of ``spender``, whose cap is 0.5 USDC per 24 hours (50 withdrawals: reached
+  early in the 50 kills of CI, so refusals at the cap are crashed too).
 
 Checks after every kill, on the dead daemon's state directory:
 
@@ -51,7 +51,7 @@ RATER, SPENDER = "rater", "spender"
 RATE, BURST = 1, 10
 MARK = f"rate/live/kraken/{RATER}"
 STEP_UNITS = 10_000  # 0.01 USDC (6 decimals)
-CAP_UNITS = 2_000_000  # 2 USDC per 24 hours
+CAP_UNITS = 500_000  # 0.5 USDC per 24 hours
 _NONCE = re.compile(rb'nonce"?[=:]"?(\d+)')
 
 
@@ -60,7 +60,7 @@ def policy_bytes() -> bytes:
     raw = default_document_bytes()
     usdc = b'[limits.withdraw.arbitrum.USDC]\nper_tx = "25000"\nper_24h = "100000"\n'
     assert usdc in raw
-    raw = raw.replace(usdc, b'[limits.withdraw.arbitrum.USDC]\nper_tx = "1"\nper_24h = "2"\n')
+    raw = raw.replace(usdc, b'[limits.withdraw.arbitrum.USDC]\nper_tx = "0.5"\nper_24h = "0.5"\n')
     return raw + f"\n[limits.rate.kraken]\nrate_per_second = {RATE}\nburst = {BURST}\n".encode()
 
 
