@@ -24,6 +24,13 @@
 #     -v signer-state:/var/lib/sequence-signer -v signer-run:/run/sequence-signer \
 #     -v signer-admin:/run/sequence-signer-admin \
 #     --secret master.key,target=/run/secrets/master.key sequence-signer
+#
+# Enclaves: mount a config whose listener is `kind = "vsock"` (README "Enclaves
+# (vsock)"); the daemon listens on AF_VSOCK itself and relays to a private Unix
+# socket in the state volume, so no grpcio built with vsock is needed.
+#
+# The default BASE is pulled from Docker Hub, which this project's machines cannot
+# reach; `make image-test` builds this file on a debootstrap'd bookworm base instead.
 ARG BASE=python:3.11-slim-bookworm
 
 FROM ${BASE} AS build

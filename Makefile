@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean image-test bench
+.PHONY: dev test test-slow crash-soak lint proto proto-check buf-lint check clean image-test bench soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ crash-soak: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Soak: a real daemon under mixed signing load (all venues, refusals, wallet ops) for a
+## set time; prints throughput, errors by code and the daemon's RSS growth (not part of
+## test/CI). Default 10 minutes; `make soak SOAK_ARGS="--seconds 60"` for a short one.
+SOAK_ARGS ?=
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 ## Static checks: generated code fresh, protos linted, ruff format + lint, mypy strict.
 lint: $(STAMP) proto-check buf-lint

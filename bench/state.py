@@ -7,11 +7,16 @@ Binance HMAC secret and a Kalshi RSA-2048 key; ``fillers`` more credentials go
 to other principals, for the start-up scenario.
 
 The config is a dev config: a Unix socket and a plaintext TCP listener on
-127.0.0.1 (dev mode only; production TCP is mutual TLS, not measured here).
+127.0.0.1 (dev mode only; production TCP is mutual TLS, not measured here),
+and a policy file: the shipped policy with a signing rate no benchmark
+reaches (``unlimited_policy``; the shipped 20/s, burst 100 would turn a
+benchmark into a measurement of RATE_LIMITED refusals). Under uid 0 the
+daemon gets ``--allow-root`` (``serve`` refuses root otherwise).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench.common import CLIENT_ID, free_port
+from policy.document import default_document_bytes
 from signer.domain import Mode, Principal
 from signer.keystore import Keystore, MasterKey, Store
 
@@ -34,7 +40,20 @@ class State:
     tcp: str
 
     def daemon_args(self) -> list[str]:
-        return ["-m", "signer", "serve", "--config", str(self.config)]
+        root = ["--allow-root"] if os.geteuid() == 0 else []
+        return ["-m", "signer", "serve", "--config", str(self.config), *root]
+
+
+SHIPPED_RATE = b"[limits.rate.default]\nrate_per_second = 20\nburst = 100\n"
+
+
+def unlimited_policy(extra: bytes = b"") -> bytes:
+    """The shipped policy with the highest signing rate a policy may set, plus ``extra``."""
+    raw = default_document_bytes()
+    if SHIPPED_RATE not in raw:
+        raise RuntimeError("policy/default.toml changed its [limits.rate.default]; update bench")
+    fast = b"[limits.rate.default]\nrate_per_second = 1000000\nburst = 1000000\n"
+    return raw.replace(SHIPPED_RATE, fast) + extra
 
 
 def rsa_pem(bits: int = 2048) -> bytes:
@@ -50,8 +69,11 @@ def binance_secret() -> str:
     return secrets.token_urlsafe(48).replace("-", "a").replace("_", "b")[:64]
 
 
-def make_state(directory: Path, kalshi_pem: bytes, fillers: int = 0) -> State:
-    """A state directory with the bench credentials (+ ``fillers``) and a config file."""
+def make_state(
+    directory: Path, kalshi_pem: bytes, fillers: int = 0, policy: bytes | None = None
+) -> State:
+    """A state directory with the bench credentials (+ ``fillers``), a policy file
+    (``policy``, default ``unlimited_policy()``) and a config file."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = directory / "master.key"
     key_file.write_text(secrets.token_hex(32))
@@ -76,9 +98,12 @@ def make_state(directory: Path, kalshi_pem: bytes, fillers: int = 0) -> State:
         keystore.close()
     uds = directory / "api.sock"
     tcp = f"127.0.0.1:{free_port()}"
+    policy_file = directory / "policy.toml"
+    policy_file.write_bytes(unlimited_policy() if policy is None else policy)
     config = directory / "config.toml"
     config.write_text(
-        f'dev = true\nstate_dir = "{directory}"\nmaster_key_file = "{key_file}"\n\n'
+        f'dev = true\nstate_dir = "{directory}"\nmaster_key_file = "{key_file}"\n'
+        f'policy_file = "{policy_file}"\n\n'
         f'[[listeners]]\nkind = "unix"\naddress = "{uds}"\nrole = "api"\n\n'
         f'[[listeners]]\nkind = "tcp"\naddress = "{tcp}"\nrole = "api"\n'
     )

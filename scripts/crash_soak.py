@@ -1,7 +1,7 @@
 """Crash soak: 500 SIGKILLs of a real daemon under writes (``make crash-soak``).
 
 Same rounds and checks as tests/integration/test_crash.py (see
-tests/integration/crash_harness.py), ten times longer. Usage:
+tests/integration/crash_harness.py and crash_limits.py), ten times longer. Usage:
 
     .venv/bin/python scripts/crash_soak.py [--kills 500] [--seed N] [--state DIR]
 """
@@ -30,10 +30,14 @@ def main() -> int:
     started = time.monotonic()
     ledger = run(state, kills=args.kills, seed=args.seed)
     took = time.monotonic() - started
+    limits = ledger.limits
     print(
         f"{args.kills} kills (seed {args.seed}) in {took:.0f} s: "
         f"{len(ledger.credentials)} credentials and {len(ledger.wallets)} wallets "
-        "acknowledged, all present and intact"
+        "acknowledged, all present and intact; limit counters: "
+        f"{limits.grants} rate-limited signatures granted ({limits.limited} refused), "
+        f"{limits.withdrawn / 10**6:g} USDC withdrawn ({limits.capped} refused at the cap), "
+        "marks, nonces and ledger rows all durable"
     )
     return 0
 

@@ -1,4 +1,12 @@
-"""Composition root: the only place objects are wired together."""
+"""Composition root: the only place objects are wired together.
+
+Shutdown (SIGTERM/SIGINT, or a start-up that failed after the keys were
+loaded) ends in ``wipe_secrets``: every long-lived secret the daemon holds is
+zeroed in place and dropped: the cached credential handles (keystore), the
+X25519 sealing key, the Ed25519 audit key and the master key. TLS private keys
+are handed to gRPC core at start-up and are out of our reach (README.md,
+"What Python cannot guarantee").
+"""
 
 from __future__ import annotations
 
@@ -66,6 +74,8 @@ class Daemon:
         else:  # pragma: no cover - parse_config refuses this
             raise ValueError("master_key_file is required outside dev mode")
         self.observability = Observability.create(config.metrics)
+        self.master = master
+        self.secrets_wiped = False
         self.store = Store(config.db_path)
         try:
             check_startup(self.store, master)
@@ -89,7 +99,7 @@ class Daemon:
             )
         except PolicyStartupError:
             self.audit.close()
-            self.keystore.close()
+            self.wipe_secrets()
             raise
         self._startup_note = startup.note
         self.policy = PolicyHolder(startup.document)
@@ -129,21 +139,43 @@ class Daemon:
         self._reloads: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> None:
-        await self.policy_updates.audit_startup(self._startup_note)
-        self.observability.start()  # first: a busy metrics port fails before any listener
+        """Start metrics and every listener; if one fails, stop what started (and wipe)
+        and re-raise."""
         try:
+            await self.policy_updates.audit_startup(self._startup_note)
+            self.observability.start()  # first: a busy metrics port fails before any listener
             await self.listeners.start()
         except BaseException:
-            await self.observability.stop()
+            await self.stop()
             raise
 
     async def stop(self) -> None:
-        """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``."""
+        """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``, then
+        a final signed checkpoint, then every long-lived secret is wiped."""
         await self.listeners.stop(self.config.limits.grace_s)
         await self.audit.aclose()  # a final signed checkpoint
         await self.observability.stop()
-        self.keystore.close()
+        self.wipe_secrets()
         self._state_lock.release()
+
+    def wipe_secrets(self) -> None:
+        """Zero and drop every long-lived secret; the daemon cannot sign afterwards.
+
+        Idempotent. Runs after the listeners and the audit log are closed, so no
+        request can be using a key while it is zeroed.
+        """
+        if self.secrets_wiped:
+            return
+        handles = self.keystore.close()  # cached credential handles, then the store
+        self.sealing.wipe()
+        self.audit_signer.wipe()
+        self.master.wipe()
+        self.secrets_wiped = True
+        log.info(
+            "shutdown: wiped the master key, the daemon's sealing and audit keys and "
+            "%d cached credential handle(s)",
+            handles,
+        )
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Start, wait for SIGTERM/SIGINT, stop. SIGHUP reloads the signed policy file."""

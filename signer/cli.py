@@ -149,6 +149,7 @@ def _run(config: Config, allow_root: bool = False) -> int:
     from signer.errors import StateError
     from signer.observability.runtime import MetricsListenError
     from signer.policy_reload import PolicyStartupError
+    from signer.server.vsock_relay import VsockUnavailableError
 
     configure_logging(config.log_format, config.log_level)
     try:
@@ -167,8 +168,11 @@ def _run(config: Config, allow_root: bool = False) -> int:
         return 2
     try:
         asyncio.run(_run_then_seccomp(daemon, config.hardening.seccomp))
-    except MetricsListenError as exc:
+    except MetricsListenError as exc:  # the daemon stopped and wiped its keys
         print(f"sequence-signer: {exc}", file=sys.stderr)
+        return 2
+    except VsockUnavailableError as exc:  # the daemon stopped and wiped its keys
+        print(f"listener error: {exc}", file=sys.stderr)
         return 2
     return 0
 

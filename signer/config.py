@@ -51,6 +51,7 @@ from typing import Any
 from signer.domain import Role
 from signer.observability.settings import MetricsConfig, check_logging, parse_metrics
 from signer.policy_updates import MAX_ADMIN_KEYS, AdminKeys
+from signer.server.vsock_relay import VsockAddress
 
 _LISTENER_KINDS = ("unix", "tls", "tcp", "vsock")
 
@@ -64,7 +65,8 @@ class ListenerConfig:
     """One listening address. Each listener is its own gRPC server (never shared roles).
 
     Attributes:
-        kind: "unix", "tls", "tcp" (dev only) or "vsock" ("vsock:CID:PORT", enclaves).
+        kind: "unix", "tls", "tcp" (dev only) or "vsock" ("vsock:CID:PORT", enclaves;
+            served by a relay to a private Unix socket, ``signer.server.vsock_relay``).
         address: socket path, or "host:port".
         role: the role of every caller on a unix/tcp/vsock listener ("api" or "admin").
             On a tls listener the role comes from ``callers`` by certificate CN.
@@ -271,6 +273,11 @@ def _listener(item: Any, i: int, base: Path, dev: bool) -> ListenerConfig:
         raise ConfigError(f"{where}.address: required")
     if kind == "tcp" and not dev:
         raise ConfigError(f"{where}: plaintext tcp listeners are allowed only with dev = true")
+    if kind == "vsock":
+        try:
+            VsockAddress.parse(address)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.address: {exc}") from None
     role = _role(item["role"], f"{where}.role") if "role" in item else None
     if kind != "tls" and role is None:
         raise ConfigError(f"{where}.role: required for a {kind} listener")

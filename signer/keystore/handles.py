@@ -1,16 +1,30 @@
 """Key handles: secret material with a redacted repr.
 
-SECURITY: ``Secret.expose()`` is the only way to reach the bytes. It is called
-only from ``signer/schemes/`` (to build signing keys) and ``signer/keystore/``
-(to seal); tests/unit/keystore/test_handles.py greps the tree to keep it so.
-The buffer is a bytearray so that ``wipe()`` can zero it when a handle is
-evicted; Python may still hold copies (immutable bytes made by ``expose()``,
-decoded str objects), which README.md states honestly.
+SECURITY: ``Secret.expose()`` (a copy) and ``Secret.borrow()`` (a view, no
+copy) are the only ways to reach the bytes. They are called only from
+``signer/schemes/`` (to build signing keys) and ``signer/keystore/`` (to seal);
+tests/unit/keystore/test_handles.py greps the tree to keep it so.
+
+Invariants (tests in tests/unit/keystore/test_handles.py and test_wipe.py):
+
+1. The bytes live in one bytearray per ``Secret``; ``wipe()`` zeroes it in
+   place in one C-level copy, so a concurrent ``expose()`` (another thread)
+   sees the whole value or all zeros, never a mix of key and zero bytes.
+2. A ``Secret`` zeroes its buffer when it is freed (``__del__``), so a handle
+   that was never cached (a trading-wallet handle, a daemon key seed) does
+   not leave its buffer behind for the allocator.
+3. ``VenueCredentials.wipe()`` zeroes every ``Secret`` it holds and drops the
+   objects derived from them (on cache eviction, replacement, delete, shutdown).
+
+Python may still hold copies we cannot reach (immutable bytes made by
+``expose()``, decoded str objects, library-internal key objects), which
+README.md ("What Python cannot guarantee") states honestly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
@@ -28,10 +42,29 @@ class Secret:
         """Return the raw bytes. Only schemes/ and keystore/ may call this."""
         return bytes(self._buf)
 
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[memoryview]:
+        """A read-only view of the bytes, without a copy, for C functions
+        (libsodium). Only schemes/ and keystore/ may call this; the view is
+        released when the block ends (keep no object that holds it)."""
+        view = memoryview(self._buf)
+        readonly = view.toreadonly()
+        try:
+            yield readonly
+        finally:
+            readonly.release()
+            view.release()
+
     def wipe(self) -> None:
-        """Zero the buffer in place."""
-        for i in range(len(self._buf)):
-            self._buf[i] = 0
+        """Zero the buffer in place (one C-level copy under the GIL: invariant 1)."""
+        # SECURITY: a bytearray given a bytearray of equal length is overwritten
+        # in place by one memcpy; no intermediate copy of the secret is made.
+        self._buf[:] = bytearray(len(self._buf))
+
+    def __del__(self) -> None:
+        buf = getattr(self, "_buf", None)  # None if __init__ failed
+        if buf is not None:
+            buf[:] = bytearray(len(buf))
 
     def __len__(self) -> int:
         return len(self._buf)
@@ -90,11 +123,13 @@ class VenueCredentials:
             return value
 
     def wipe(self) -> None:
-        """Zero every secret buffer and drop derived objects (on eviction)."""
+        """Zero every secret buffer and drop derived objects (on eviction, shutdown)."""
         self.secret.wipe()
         self.passphrase.wipe()
         for value in self.extra.values():
             value.wipe()
+        # SECURITY: derived signing objects (HMAC templates, loaded private keys)
+        # hold key material we cannot zero; dropping them lets it be freed.
         self._derived.clear()
 
     def __repr__(self) -> str:

@@ -230,14 +230,16 @@ class Keystore:
             self._nonce_floor = self._store.counter_get(NONCE_FLOOR) or 0
         return self._nonce_floor
 
-    def close(self) -> None:
-        """Wipe every cached handle and close the store."""
+    def close(self) -> int:
+        """Wipe every cached handle, drop them, close the store; return how many were wiped."""
         with self._cache_lock:
-            for handle in self._cache.values():
-                handle.wipe()
+            handles = list(self._cache.values())
             self._cache.clear()
             self._epoch += 1
+        for handle in handles:
+            handle.wipe()
         self._store.close()
+        return len(handles)
 
     def _invalidate(self, key: _CacheKey) -> None:
         with self._cache_lock:

@@ -144,9 +144,16 @@ def make_config(state: Path, pki: Pki) -> Config:
 class RunningDaemon:
     """A daemon on its own event loop in a background thread."""
 
-    def __init__(self, config: Config, now_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self,
+        config: Config,
+        now_ns: Callable[[], int] = time.time_ns,
+        prepare: Callable[[Daemon], None] | None = None,
+    ) -> None:
+        """``prepare`` runs on the built daemon before it starts (tests inject sockets)."""
         self.config = config
         self.now_ns = now_ns
+        self._prepare = prepare
         self.loop = asyncio.new_event_loop()
         self.daemon: Daemon | None = None
         self._ready = threading.Event()
@@ -162,6 +169,8 @@ class RunningDaemon:
         asyncio.set_event_loop(self.loop)
         try:
             self.daemon = Daemon(self.config, self.now_ns)
+            if self._prepare is not None:
+                self._prepare(self.daemon)
             self.loop.run_until_complete(self.daemon.start())
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
             self._error = exc

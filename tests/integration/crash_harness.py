@@ -3,8 +3,10 @@
 Each round starts ``sequence-signer serve`` as a child process on one state
 directory, streams acknowledged writes at it from client threads
 (SetCredentials with a fresh secret per principal, CreateTradingWallet for a
-fresh principal), kills it with SIGKILL after a random delay, then checks the
-state directory offline with the daemon's own keystore code:
+fresh principal, and the limit counters of ``crash_limits``: rate-limited
+signing and capped withdrawals), kills it with SIGKILL after a random delay,
+then checks the state directory offline with the daemon's own keystore code
+(and ``crash_limits.verify`` for the counters):
 
 1. every acknowledged credential is stored and unseals to exactly the secret
    that was sent;
@@ -43,6 +45,7 @@ from signer.domain import Mode, Principal
 from signer.keystore import Keystore, MasterKey, Store
 from signer.keystore.wallets import WalletStore
 from signer.schemes.secp256k1 import Secp256k1Key
+from tests.integration import crash_limits
 
 LIVE = common_pb2.MODE_LIVE
 
@@ -56,6 +59,7 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: int = 0
     checked: set[str] = field(default_factory=set)
+    limits: crash_limits.LimitLedger = field(default_factory=crash_limits.LimitLedger)
 
     def next_id(self, prefix: str) -> str:
         with self.lock:
@@ -68,9 +72,11 @@ def write_config(state: Path) -> Path:
     if not key.exists():
         key.write_text(secrets.token_hex(32))
         key.chmod(0o600)
+    policy = state.parent / f"{state.name}-policy.toml"
+    policy.write_bytes(crash_limits.policy_bytes())
     config = state.parent / f"{state.name}.toml"
     config.write_text(
-        f'state_dir = "{state}"\nmaster_key_file = "{key}"\n'
+        f'state_dir = "{state}"\nmaster_key_file = "{key}"\npolicy_file = "{policy}"\n'
         f'[[listeners]]\nkind = "unix"\naddress = "{state / "api.sock"}"\nrole = "api"\n'
     )
     return config
@@ -150,6 +156,11 @@ def round_(config: Path, state: Path, ledger: Ledger, rng: random.Random) -> Non
         threading.Thread(target=_writer, args=(state, ledger, stop, kind))
         for kind in ("credential", "wallet", "credential")
     ]
+    ch = channel(f"unix:{state / 'api.sock'}")
+    threads += [
+        threading.Thread(target=writer, args=(Stubs.on(ch), ledger.limits, stop))
+        for writer in (crash_limits.sign_writer, crash_limits.withdraw_writer)
+    ]
     for t in threads:
         t.start()
     time.sleep(rng.uniform(0.01, 0.4))
@@ -160,6 +171,7 @@ def round_(config: Path, state: Path, ledger: Ledger, rng: random.Random) -> Non
     stop.set()
     for t in threads:
         t.join(10)
+    ch.close()
 
 
 def verify(state: Path, ledger: Ledger, everything: bool = False) -> None:
@@ -185,6 +197,7 @@ def verify(state: Path, ledger: Ledger, everything: bool = False) -> None:
             )
         ]
     assert wallet_rows == sealed_wallets, "a wallet row without its sealed key, or the reverse"
+    crash_limits.verify(db, ledger.limits)
     store = Store(db)
     try:
         master = MasterKey.load(key_file)
@@ -218,13 +231,20 @@ def run(state: Path, kills: int, seed: int) -> Ledger:
     config = write_config(state)
     ledger = Ledger()
     rng = random.Random(seed)
+    proc = start(config, state)  # the principals the limit writers act for
+    with channel(f"unix:{state / 'api.sock'}") as ch:
+        crash_limits.setup(Stubs.on(ch), ledger.limits)
+    _terminate(proc)
     for _ in range(kills):
         round_(config, state, ledger, rng)
         verify(state, ledger)
     verify(state, ledger, everything=True)
-    proc = start(config, state)
+    _terminate(start(config, state))
+    return ledger
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     if proc.stderr:
         proc.stderr.close()
-    return ledger

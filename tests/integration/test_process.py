@@ -72,6 +72,8 @@ def test_serve_with_config_and_sigterm(tmp_path_factory) -> None:  # type: ignor
         out = _stop(proc)
     assert not (d / "api.sock").exists()
     assert "DEV MODE" not in out
+    # SIGTERM ran the orderly shutdown, which ends by wiping the long-lived keys.
+    assert "shutdown: wiped the master key, the daemon's sealing and audit keys" in out
     down = subprocess.run(
         [sys.executable, "-m", "signer", "health", "--target", f"unix:{d}/api.sock", "--timeout", "1"],
         capture_output=True, text=True, timeout=60, check=False,

@@ -16,6 +16,12 @@ BASE: dict[str, Any] = {
 }
 
 
+def test_vsock_listener() -> None:
+    raw = {**BASE, "listeners": [{"kind": "vsock", "address": "vsock:16:5000", "role": "api"}]}
+    listener = parse_config(raw).listeners[0]
+    assert (listener.kind, listener.address, listener.role) == ("vsock", "vsock:16:5000", Role.API)
+
+
 def test_minimal_config() -> None:
     cfg = parse_config(dict(BASE), base=Path("/etc/ss"))
     assert cfg.state_dir == Path("/etc/ss/s")
@@ -34,6 +40,9 @@ def test_minimal_config() -> None:
         ({"listeners": [{"kind": "unix", "address": "/x"}]}, "listeners[0].role: required"),
         ({"listeners": [{"kind": "tls", "address": "0.0.0.0:1"}]}, "cert_file: required"),
         ({"listeners": [{"kind": "udp", "address": "x", "role": "api"}]}, "listeners[0].kind"),
+        ({"listeners": [{"kind": "vsock", "address": "vsock:3", "role": "api"}]}, "listeners[0].address: must be vsock:CID:PORT"),
+        ({"listeners": [{"kind": "vsock", "address": "3:5000", "role": "api"}]}, "listeners[0].address: must be vsock:CID:PORT"),
+        ({"listeners": [{"kind": "vsock", "address": "vsock:3:5000"}]}, "listeners[0].role: required"),
         ({"listeners": [{"kind": "unix", "address": "/x", "role": "root"}]}, "role"),
         ({"listeners": [{"kind": "unix", "address": "/x", "role": "api", "socket_mode": 0o666}]}, "world"),
         ({"callers": {"frontend": "god"}}, "callers.frontend"),

@@ -1,4 +1,5 @@
-"""Redaction of key handles, and the rule that only schemes/ and keystore/ call expose()."""
+"""Redaction of key handles, and the rule that only schemes/ and keystore/ call
+expose() or borrow()."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def test_unseal_error_carries_no_material(tmp_path: Path) -> None:
 
 
 def expose_calls(root: Path) -> list[str]:
-    """Every ``.expose(`` call (as code, not in strings or comments) under ``root/signer``."""
+    """Every ``.expose(`` / ``.borrow(`` call (as code, not in strings or comments)
+    under ``root/signer``."""
     hits = []
     for path in sorted((root / "signer").rglob("*.py")):
         rel = path.relative_to(root).as_posix()
@@ -72,7 +74,7 @@ def expose_calls(root: Path) -> list[str]:
             if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE)
         ]
         for prev, tok, nxt in zip(tokens, tokens[1:], tokens[2:], strict=False):
-            if (prev.string, tok.string, nxt.string) == (".", "expose", "("):
+            if prev.string == "." and tok.string in ("expose", "borrow") and nxt.string == "(":
                 hits.append(f"{rel}:{tok.start[0]}")
     return hits
 
@@ -87,10 +89,11 @@ def test_expose_scan_can_fail(tmp_path: Path) -> None:
     for rel, text in {
         "signer/pipeline.py": "def f(h):\n    # h.expose() in a comment\n    return h.secret.expose ()\n",
         "signer/venues/x.py": 's = "h.expose()"\n',
+        "signer/server/y.py": "with h.secret.borrow() as v:\n    pass\n",
         "signer/schemes/hmac.py": "k = h.expose()\n",
         "signer/keystore/k.py": "k = h.expose()\n",
         "signer/_proto/gen.py": "k = h.expose()\n",
     }.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    assert expose_calls(tmp_path) == ["signer/pipeline.py:3"]
+    assert expose_calls(tmp_path) == ["signer/pipeline.py:3", "signer/server/y.py:1"]
