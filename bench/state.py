@@ -8,6 +8,9 @@ to other principals, for the start-up scenario.
 
 The config is a dev config: a Unix socket and a plaintext TCP listener on
 127.0.0.1 (dev mode only; production TCP is mutual TLS, not measured here).
+The policy is the shipped document with the signing rate raised to the
+largest the code admits (``BENCH_RATE``): the shipped 20/s, burst 100 would
+refuse a load run within its first second (a refusal makes a row INVALID).
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench.common import CLIENT_ID, free_port
+from signer.app import default_policy_bytes
 from signer.domain import Mode, Principal
 from signer.keystore import Keystore, MasterKey, Store
 
 KALSHI_KEY_ID = "6f1c2c4e-1111-2222-3333-444455556666"
+BENCH_RATE = b"\n[limits.rate.binance]\nrate_per_second = 1000000\nburst = 1000000\n" + (
+    b"\n[limits.rate.kalshi]\nrate_per_second = 1000000\nburst = 1000000\n"
+)
 
 
 @dataclass(frozen=True)
@@ -76,9 +83,12 @@ def make_state(directory: Path, kalshi_pem: bytes, fillers: int = 0) -> State:
         keystore.close()
     uds = directory / "api.sock"
     tcp = f"127.0.0.1:{free_port()}"
+    policy = directory / "policy.toml"
+    policy.write_bytes(default_policy_bytes() + BENCH_RATE)
     config = directory / "config.toml"
     config.write_text(
-        f'dev = true\nstate_dir = "{directory}"\nmaster_key_file = "{key_file}"\n\n'
+        f'dev = true\nstate_dir = "{directory}"\nmaster_key_file = "{key_file}"\n'
+        f'policy_file = "{policy}"\n\n'
         f'[[listeners]]\nkind = "unix"\naddress = "{uds}"\nrole = "api"\n\n'
         f'[[listeners]]\nkind = "tcp"\naddress = "{tcp}"\nrole = "api"\n'
     )
