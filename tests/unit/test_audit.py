@@ -6,6 +6,7 @@ import asyncio
 import errno
 import json
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -333,3 +334,107 @@ def test_signed_head_verifies(tmp_path: Path) -> None:
     assert [e.seq for e in log.read(1, 10)] == [2, 3]
     assert [e.seq for e in log.read(0, 2)] == [1, 2]
     assert log.read(3, 10) == []
+
+
+# The writer thread (invariants 2 and 4)
+
+
+def test_the_writer_thread_exits_when_idle_and_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_mod, "IDLE_S", 0.01)
+    path = tmp_path / "a.log"
+    log = _log(path)
+
+    async def go() -> None:
+        await log.append({"i": 0})
+        for _ in range(1000):  # bounded: the thread notices the idle timeout
+            if not log._writing:
+                break
+            await asyncio.sleep(0.01)
+        assert not log._writing
+        await log.append({"i": 1})  # a new writer is started for it
+
+    asyncio.run(go())
+    assert [r["i"] for r in _records(path)] == [0, 1]
+    assert log.signed_head()[0].seq == 2
+
+
+def test_the_event_loop_runs_while_the_writer_waits_on_the_disk(tmp_path: Path) -> None:
+    log = _log(tmp_path / "a.log")
+    release = threading.Event()
+    real = log._write
+
+    def slow(data: bytes) -> None:
+        assert release.wait(10)
+        real(data)
+
+    log._write = slow  # type: ignore[method-assign]
+
+    async def go() -> None:
+        pending = asyncio.ensure_future(log.append({"i": 0}))
+        ticks = 0
+        while ticks < 20:  # the loop is free while the write has not finished
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not pending.done()
+        assert log.signed_head()[0].seq == 0  # not durable, not advertised
+        release.set()
+        await pending
+
+    asyncio.run(go())
+    assert log.signed_head()[0].seq == 1
+
+
+def test_appends_queued_behind_a_failing_batch_are_all_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    log = _log(path)
+    _append_many(log, 1)
+    entered, release = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def failing(data: bytes) -> None:
+        written.append(data.count(b"\n"))
+        entered.set()
+        assert release.wait(10)
+        raise OSError(errno.EIO, "EIO")
+
+    log._write = failing  # type: ignore[method-assign]
+
+    async def go() -> list[BaseException | None]:
+        first = asyncio.ensure_future(log.append({"i": 1}))
+        while not entered.is_set():  # the writer holds the first batch
+            await asyncio.sleep(0.001)
+        later = [asyncio.ensure_future(log.append({"i": i})) for i in range(2, 6)]
+        await asyncio.sleep(0)
+        release.set()
+        done = await asyncio.gather(first, *later, return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in done]
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, AuditUnavailableError) for r in results)
+    assert written == [1]  # the queued records were refused, never written
+    assert log.signed_head()[0].seq == 1
+    assert len(path.read_bytes().splitlines()) == 1
+
+
+def test_no_writer_thread_means_refused_not_hung(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.log"
+    log = _log(path)
+
+    def cannot(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", cannot)
+
+    async def go() -> None:
+        with pytest.raises(AuditUnavailableError):
+            await asyncio.wait_for(log.append({"i": 0}), 10)
+        await asyncio.wait_for(log.aclose(), 10)
+
+    asyncio.run(go())
+    monkeypatch.undo()
+    assert log.signed_head()[0].seq == 0
+    assert path.read_bytes() == b""
