@@ -45,6 +45,7 @@ from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.limits.rate import RateLimiter, RateScope
 from signer.schemes.secp256k1 import parse_address
+from signer.stamp_order import StampTurn
 from signer.venues.base import Binding, ParsedRequest, Venue
 
 DEX_VENUES = frozenset({"hyperliquid", "polymarket"})
@@ -70,6 +71,18 @@ class DaemonClock:
 
     def next_nonce(self, scope: str) -> int:
         return self._keystore.next_nonce(scope, floor=self.now_ms())
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one sign request came to, as audited: ``signed`` or ``error``."""
+
+    parsed: ParsedRequest | None
+    decision: str  # allow | deny | refused | no-credentials
+    rule_id: str
+    reasons: tuple[str, ...] = ()
+    signed: SignedRequest | None = None
+    error: SignerError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +115,41 @@ class Pipeline:
         self._wallets = wallets
         self._rate = rate
 
-    async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
-        """Sign one venue request or raise a ``SignerError``."""
+    async def sign(
+        self, caller: Caller, req: SignRequest, turn: StampTurn | None = None
+    ) -> SignedRequest:
+        """Sign one venue request or raise a ``SignerError``.
+
+        ``turn`` (stream items): ``venue.sign`` waits for the stream's earlier
+        items to stamp first (``signer.stamp_order``).
+        """
         # SECURITY: fail closed early: no key is unsealed or used while the log is broken.
         self._audit.check_available()
         venue = self._venue(req)
         try:
+            outcome = await self._decide_and_sign(venue, req, turn)
+        finally:
+            if turn is not None:
+                turn.done()
+        # SECURITY: every outcome is audited before anything is returned; a
+        # signature whose record is not durable is never returned.
+        head = await self._record(caller, req, outcome)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.signed is not None
+        return replace(outcome.signed, audit_id=str(head.seq))
+
+    async def _decide_and_sign(
+        self, venue: Venue, req: SignRequest, turn: StampTurn | None
+    ) -> _Outcome:
+        try:
             evaluation = self._evaluate(venue, req)
         except SignerError as exc:
-            await self._record(caller, req, None, "refused", exc.reason or "", exc.public_message)
-            raise
+            return _Outcome(None, "refused", exc.reason or "", (exc.public_message,), error=exc)
         decision, parsed = evaluation.decision, evaluation.parsed
         if not decision.allowed:
-            await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
-            raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+            denied = PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+            return _Outcome(parsed, "deny", decision.rule_id, decision.reasons, error=denied)
         # SECURITY: the rate counts signatures the policy allowed, so it is taken
         # after the decision (a denied request costs no token: flooding denials
         # cannot starve the principal's real orders, and they are audited anyway)
@@ -129,32 +163,28 @@ class Pipeline:
             )
         except RateLimitedError as exc:
             rule = exc.metadata.get("rule_id", "")
-            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
-            raise
+            return _Outcome(parsed, "deny", rule, (exc.public_message,), error=exc)
         binding = parsed.binding or Binding()
         try:
             self._check_agent(req, binding)
         except PolicyDeniedError as exc:
-            await self._record(caller, req, parsed, "deny", RULE_AGENT_NOT_HELD, exc.public_message)
-            raise
+            return _Outcome(parsed, "deny", RULE_AGENT_NOT_HELD, (exc.public_message,), error=exc)
         except SignerError as exc:
-            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
-            raise
+            return _Outcome(parsed, "no-credentials", exc.reason or "", error=exc)
         try:
             creds = self._signer_for(req, venue.name, binding.trading_wallet)
         except SignerError as exc:
-            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
-            raise
+            return _Outcome(parsed, "no-credentials", exc.reason or "", error=exc)
+        if turn is not None:
+            await turn.wait()
         try:
             signed = venue.sign(parsed, creds, self._clock)
         except SignerError as exc:
             # Checks that need the key's own data (Polymarket: signer/maker/owner
             # must match the stored credentials) refuse here; audited like a deny.
             rule = exc.metadata.get("rule_id", exc.reason or "")
-            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
-            raise
-        head = await self._record(caller, req, parsed, "allow", decision.rule_id)
-        return replace(signed, audit_id=str(head.seq))
+            return _Outcome(parsed, "deny", rule, (exc.public_message,), error=exc)
+        return _Outcome(parsed, "allow", decision.rule_id, signed=signed)
 
     def _check_agent(self, req: SignRequest, binding: Binding) -> None:
         """``binding.held_agent`` must be the address of the venue credentials stored
@@ -228,16 +258,8 @@ class Pipeline:
             for w in self._wallets.wallets(req.principal)
         )
 
-    async def _record(
-        self,
-        caller: Caller,
-        req: SignRequest,
-        parsed: ParsedRequest | None,
-        decision: str,
-        rule_id: str,
-        *reasons: str,
-    ) -> AuditHead:
-        intent = parsed.intent if parsed else None
+    async def _record(self, caller: Caller, req: SignRequest, outcome: _Outcome) -> AuditHead:
+        intent = outcome.parsed.intent if outcome.parsed else None
         return await self._audit.append(
             {
                 "action": "sign_venue_request",
@@ -248,9 +270,9 @@ class Pipeline:
                 # str(): a malformed intent (already denied) must still be recordable.
                 "endpoint": str(intent.endpoint) if intent and intent.endpoint else "",
                 "class": str(intent.endpoint_class) if intent and intent.endpoint_class else "",
-                "decision": decision,
-                "rule": rule_id,
-                "reasons": list(reasons)[:8],
+                "decision": outcome.decision,
+                "rule": outcome.rule_id,
+                "reasons": list(outcome.reasons[:8]),
                 "request_sha256": _request_digest(req),
                 "policy_sha256": self._policy.document.sha256,
             }
