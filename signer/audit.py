@@ -54,7 +54,7 @@ from signer.audit_format import (
     checkpoint_fields,
     checkpoint_message,
     head_message,
-    record_hash,
+    sealed_line,
 )
 from signer.audit_recover import STRIDE, recover
 from signer.audit_verify import verify
@@ -173,16 +173,11 @@ class AuditLog:
     def _enqueue(
         self, fields: Mapping[str, Any], ts_ms: int
     ) -> tuple[AuditHead, asyncio.Future[None]]:
-        record: dict[str, Any] = {
-            "seq": self._head.seq + 1,
-            "ts": ts_ms,
-            "prev": self._head.hash,
-            **fields,
-        }
-        record["hash"] = record_hash(record)
-        self._head = AuditHead(record["seq"], record["hash"])
+        seq = self._head.seq + 1
+        digest, line = sealed_line({"seq": seq, "ts": ts_ms, "prev": self._head.hash, **fields})
+        self._head = AuditHead(seq, digest)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Pending(canonical(record) + b"\n", self._head, fut))
+        self._queue.put(_Pending(line, self._head, fut))
         self._last = fut
         with self._lock:
             if not self._writing:

@@ -137,7 +137,7 @@ class Pipeline:
         if outcome.error is not None:
             raise outcome.error
         assert outcome.signed is not None
-        return replace(outcome.signed, audit_id=str(head.seq))
+        return outcome.signed.with_audit_id(str(head.seq))
 
     async def _decide_and_sign(
         self, venue: Venue, req: SignRequest, turn: StampTurn | None

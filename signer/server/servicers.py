@@ -67,7 +67,8 @@ def _rpc(*roles: Role) -> Callable[[Handler[R]], Callable[[Any, Any, Ctx], Await
                 caller = self.resolver.resolve(context)
                 require(caller, *roles)
                 check_decoded(request)
-                return await asyncio.wait_for(fn(self, caller, request, context), timeout)
+                async with asyncio.timeout(timeout):  # no extra task per RPC (wait_for makes one)
+                    return await fn(self, caller, request, context)
             except SignerError as exc:
                 code, message, trailers = status_for(exc)
                 await context.abort(code, message, trailers)

@@ -340,8 +340,13 @@ def parse_json_object(
     return value, violations
 
 
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9\-._~]*")
+
+
 def encode_value(value: str) -> str:
     """Percent-encode ``value`` (UTF-8); only ``A-Za-z0-9-._~`` stay literal."""
+    if _UNRESERVED_RE.fullmatch(value):
+        return value  # nothing to encode (most values: numbers, symbols, enums)
     return quote(value, safe="")
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nacl.signing import VerifyKey
 
 from signer import audit as audit_mod
 from signer import audit_recover
 from signer.audit import GENESIS, AuditLog, head_message, verify_lines
+from signer.audit_format import canonical, record_hash, sealed_line
 from signer.audit_verify import verify
 from signer.errors import AuditLogError, AuditUnavailableError
 from signer.keystore.handles import Secret
@@ -438,3 +441,29 @@ def test_no_writer_thread_means_refused_not_hung(
     monkeypatch.undo()
     assert log.signed_head()[0].seq == 0
     assert path.read_bytes() == b""
+
+
+# The writer's one-serialization record line (signer/audit_format.py:sealed_line)
+
+_KEYS = st.sampled_from(
+    ["", "a", "h", "has", "hasg", "hash0", "hashes", "hat", "prev", "seq", "z", "é"]
+)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8))
+def test_sealed_line_is_the_canonical_record_with_its_hash(body: dict[str, Any]) -> None:
+    digest, line = sealed_line(body)
+    assert digest == record_hash(body)
+    assert line == canonical({**body, "hash": digest}) + b"\n"
+
+
+def test_sealed_line_refuses_a_body_with_a_hash() -> None:
+    with pytest.raises(ValueError, match="no hash"):
+        sealed_line({"hash": "x"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -393,3 +394,13 @@ def test_a_token_is_spent_once_the_policy_allowed(tmp_path: Path) -> None:
     pipeline, _, _ = rate_pipeline(tmp_path, None)
     first, second = sign_all(pipeline, 2)
     assert isinstance(first, NoCredentialsError) and isinstance(second, RateLimitedError)
+
+
+def test_with_audit_id_carries_every_field() -> None:
+    # with_audit_id copies fields by hand (replace() is slow on the hot path):
+    # a new field must be added there too, and this list is the reminder.
+    assert [f.name for f in dataclasses.fields(SignedRequest)] == [
+        "request", "auth_headers", "audit_id",
+    ]  # fmt: skip
+    signed = SignedRequest(HttpRequest("GET", "/x"), (("A", "b"),))
+    assert signed.with_audit_id("7") == dataclasses.replace(signed, audit_id="7")

@@ -6,7 +6,7 @@ import contextlib
 import re
 import unicodedata
 from decimal import Decimal
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
 from hypothesis import given, settings
@@ -445,3 +445,8 @@ def test_value_fast_paths_decide_like_the_full_decoder(raw: str) -> None:
             P.parse_form(f"k={raw}", where="request.query")
     else:
         assert P.parse_form(f"k={raw}", where="request.query") == (("k", expected),)
+
+
+@given(st.text(max_size=24))
+def test_encode_value_fast_path_equals_quote(value: str) -> None:
+    assert P.encode_value(value) == quote(value, safe="")
