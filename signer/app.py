@@ -22,6 +22,7 @@ from signer.policy_reload import PolicyStartupError, PolicyUpdater, startup_poli
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
 from signer.server.server import Listeners
 from signer.services import Services
+from signer.signing_pool import SigningPool
 from signer.venues import build_venues
 from signer.wallets import WalletManager
 from signer.withdraw import WithdrawService
@@ -74,6 +75,7 @@ class Daemon:
         self.wallet_store = WalletStore(self.store, master)
         self.rate = RateLimiter(self.store, now_ns)
         self.spend = SpendLedger(self.store, now_ns)
+        self.signing = SigningPool(config.limits.signing_threads)
         self.pipeline = Pipeline(
             build_venues(config),
             VENUES,
@@ -83,6 +85,7 @@ class Daemon:
             DaemonClock(self.keystore),
             self.wallet_store,
             rate=self.rate,
+            signing=self.signing,
         )
         self.services = Services(
             pipeline=self.pipeline,
@@ -107,6 +110,7 @@ class Daemon:
     async def stop(self) -> None:
         """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``."""
         await self.listeners.stop(self.config.limits.grace_s)
+        self.signing.close()
         await self.audit.aclose()  # a final signed checkpoint
         self.keystore.close()
 

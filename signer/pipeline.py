@@ -5,6 +5,7 @@
     rate.consume(principal, venue)  one token, only after allow      -> or RATE_LIMITED
     keystore.credentials(...)       only after allow                 -> VenueCredentials
     venue.sign(parsed, creds)       daemon-built bytes, daemon nonce -> SignedRequest
+                                    (RSA on a bounded thread pool: signer.signing_pool)
     audit.append(record)            before anything is returned
 
 SECURITY: the policy decides before any key is looked up, so an unknown
@@ -45,6 +46,7 @@ from signer.keystore.handles import VenueCredentials
 from signer.keystore.wallets import CONNECTED, WalletStore
 from signer.limits.rate import RateLimiter, RateScope
 from signer.schemes.secp256k1 import parse_address
+from signer.signing_pool import SigningPool
 from signer.stamp_order import StampTurn
 from signer.venues.base import Binding, ParsedRequest, Venue
 
@@ -105,6 +107,7 @@ class Pipeline:
         wallets: WalletStore | None = None,
         *,
         rate: RateLimiter,
+        signing: SigningPool | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -114,6 +117,7 @@ class Pipeline:
         self._clock = clock
         self._wallets = wallets
         self._rate = rate
+        self._signing = signing
 
     async def sign(
         self, caller: Caller, req: SignRequest, turn: StampTurn | None = None
@@ -178,7 +182,10 @@ class Pipeline:
         if turn is not None:
             await turn.wait()
         try:
-            signed = venue.sign(parsed, creds, self._clock)
+            if self._signing is not None:  # RSA runs on the bounded pool (signer.signing_pool)
+                signed = await self._signing.sign(venue, parsed, creds, self._clock)
+            else:
+                signed = venue.sign(parsed, creds, self._clock)
         except SignerError as exc:
             # Checks that need the key's own data (Polymarket: signer/maker/owner
             # must match the stored credentials) refuse here; audited like a deny.

@@ -39,6 +39,10 @@ def test_minimal_config() -> None:
         ({"callers": {"frontend": "god"}}, "callers.frontend"),
         ({"limits": {"max_message_bytes": 10}}, "max_message_bytes"),
         ({"limits": {"nope": 1}}, "limits.nope: unknown key"),
+        ({"limits": {"signing_threads": 33}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": -1}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": True}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": 2.0}}, "limits.signing_threads"),
         ({"binance_recv_window_ms": 0}, "binance_recv_window_ms"),
         ({"dev": "yes"}, "dev: must be bool"),
         ({"policy_admin": 1}, "policy_admin: must be a table"),
@@ -60,6 +64,11 @@ def test_invalid_configs_name_the_key(change: dict[str, Any], message: str) -> N
     with pytest.raises(ConfigError) as err:
         parse_config(raw)
     assert message in str(err.value)
+
+
+def test_signing_threads_default_and_setting() -> None:
+    assert parse_config(dict(BASE)).limits.signing_threads == 0  # the CPU count
+    assert parse_config({**BASE, "limits": {"signing_threads": 3}}).limits.signing_threads == 3
 
 
 def test_dev_config_has_separate_admin_socket(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from signer.keystore.handles import Secret, VenueCredentials
 from signer.limits.rate import RateLimiter
 from signer.pipeline import Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner
+from signer.signing_pool import SigningPool
 from signer.venues.base import Clock, ParsedRequest
 
 CALLER = Caller("test", frozenset({Role.API}))
@@ -404,3 +406,39 @@ def test_with_audit_id_carries_every_field() -> None:
     ]  # fmt: skip
     signed = SignedRequest(HttpRequest("GET", "/x"), (("A", "b"),))
     assert signed.with_audit_id("7") == dataclasses.replace(signed, audit_id="7")
+
+
+def test_a_slow_signature_runs_on_the_signing_pool_and_is_audited(tmp_path: Path) -> None:
+    class SlowFake(FakeVenue):
+        def __init__(self) -> None:
+            super().__init__(intent())
+            self.thread = ""
+
+        def slow_signer(self, creds: VenueCredentials) -> bool:
+            return True
+
+        def sign(
+            self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock
+        ) -> SignedRequest:
+            self.thread = threading.current_thread().name
+            return super().sign(parsed, creds, clock)
+
+    fake, pool = SlowFake(), SigningPool(1)
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        SpyKeystore(creds()),  # type: ignore[arg-type]
+        AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32))),
+        None,  # type: ignore[arg-type]
+        rate=limiter(),
+        signing=pool,
+    )
+    try:
+        signed = asyncio.run(
+            pipeline.sign(CALLER, SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account")))
+        )
+    finally:
+        pool.close()
+    assert fake.thread.startswith("signing")
+    assert signed.audit_id == "1" and audit_records(tmp_path)[-1]["decision"] == "allow"
