@@ -56,7 +56,7 @@ from signer.audit_format import (
     head_message,
     sealed_line,
 )
-from signer.audit_recover import STRIDE, recover
+from signer.audit_recover import offset_after, recover
 from signer.audit_verify import verify
 from signer.errors import AuditLogError, AuditUnavailableError
 from signer.schemes.daemon_keys import AuditSigner
@@ -108,7 +108,7 @@ class AuditLog:
         self._interval = checkpoint_interval_s
         state = recover(path, signer.public_key)
         self._head = self._durable = state.head
-        self._uncovered, self._index, self._end = state.uncovered, state.index, state.end
+        self._uncovered, self._end = state.uncovered, state.end
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -248,10 +248,7 @@ class AuditLog:
                     getattr(exc, "errno", None),
                 )
         if ok:
-            for item in batch:
-                if (item.head.seq - 1) % STRIDE == 0:
-                    self._index.append(self._end)
-                self._end += len(item.line)
+            self._end += sum(len(item.line) for item in batch)
             self._durable = batch[-1].head
         futures: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for item in batch:
@@ -287,15 +284,14 @@ class AuditLog:
                 fut.set_exception(AuditUnavailableError(_UNAVAILABLE))
 
     def read(self, after_seq: int, limit: int) -> list[AuditEntry]:
-        """Up to ``limit`` durable records with seq > after_seq (seeks via the index)."""
-        durable = self._durable.seq
+        """Up to ``limit`` durable records with seq > after_seq (found by bisection)."""
+        # The writer sets _end before _durable: an end read after a durable head covers it.
+        durable, end = self._durable.seq, self._end
         if after_seq >= durable or limit <= 0:
             return []
-        index = self._index
-        offset = index[min(after_seq // STRIDE, len(index) - 1)] if index else 0
         out: list[AuditEntry] = []
         with self._path.open("rb") as f:
-            f.seek(offset)
+            f.seek(offset_after(f, after_seq, end))
             for raw in f:
                 entry = _entry(raw)
                 if entry is None or entry.seq > durable:

@@ -308,23 +308,76 @@ def test_reopen_refuses_a_directory(tmp_path: Path) -> None:
         _log(tmp_path / "a.log")
 
 
-def test_read_seeks_by_index_before_and_after_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("linear", [1, 300, 1 << 16])
+def test_read_finds_records_by_bisection_before_and_after_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linear: int
 ) -> None:
-    monkeypatch.setattr(audit_mod, "STRIDE", 4)
-    monkeypatch.setattr(audit_recover, "STRIDE", 4)
+    monkeypatch.setattr(audit_recover, "LINEAR", linear)  # 1: bisect all the way down
     path = tmp_path / "a.log"
     _append_many(_log(path, every=7), 20)  # 22 records with checkpoints
     log = _log(path, every=7)
-    assert len(log._index) == 6  # seqs 1, 5, 9, 13, 17, 21
     _append_many(log, 10)
     total = log.head.seq
-    assert len(log._index) == (total + 3) // 4
     lines = path.read_bytes().splitlines()
     for after in range(total + 1):
         entries = log.read(after, 3)
         assert [e.seq for e in entries] == list(range(after + 1, min(after + 3, total) + 1))
         assert [e.line.encode() for e in entries] == lines[after : after + 3]
+
+
+class ReadSpy:
+    """A file that records the lowest offset read from it."""
+
+    def __init__(self, path: Path) -> None:
+        self.f = path.open("rb")
+        self.lowest = path.stat().st_size
+
+    def seek(self, offset: int) -> int:
+        self.lowest = min(self.lowest, offset)
+        return self.f.seek(offset)
+
+    def read(self, n: int) -> bytes:
+        return self.f.read(n)
+
+
+@pytest.mark.parametrize("block", [16, 512, 1 << 16])
+def test_reopen_reads_back_only_to_the_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(audit_recover, "BLOCK", block)  # 16: every line is longer than a block
+    path = tmp_path / "a.log"
+    _append_many(_log(path, every=50), 200)  # checkpoints at 51, 102, 153, 204; 204 records
+    raw = path.read_bytes()
+    cp_offset = raw.rindex(b"\n", 0, raw.rindex(b'"kind":"checkpoint"')) + 1
+    spy = ReadSpy(path)
+    found = audit_recover._last_checkpoint(spy, len(raw))  # type: ignore[arg-type]
+    assert found is not None and found[:2] == (cp_offset, 204)
+    assert spy.lowest >= cp_offset - block - len(raw.splitlines()[0])  # never the whole file
+    log = _log(path, every=50)
+    assert (log.head.seq, log._uncovered) == (204, 0)
+    _append_many(log, 1)
+    assert _verify(path).ok
+
+
+def test_reopen_of_a_file_that_is_one_partial_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b'{"seq":1,"partial')
+    log = _log(path)
+    assert log.head.seq == 0 and path.read_bytes() == b""
+    _append_many(log, 2)
+    assert _verify(path).ok
+
+
+def test_reopen_refuses_a_malformed_last_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    _append_many(_log(path, every=3), 3)  # checkpoint at 4
+    lines = path.read_bytes().splitlines(keepends=True)
+    cp = json.loads(lines[3])
+    cp["seq"] = "4"
+    lines[3] = json.dumps(cp, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(AuditLogError, match="checkpoint is malformed"):
+        _log(path)
 
 
 def test_signed_head_verifies(tmp_path: Path) -> None:
