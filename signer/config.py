@@ -86,15 +86,15 @@ class Limits:
         max_concurrent_rpcs: in-flight RPCs per listener; more are refused RESOURCE_EXHAUSTED.
         max_deadline_s: a call with no deadline gets at most this long.
         grace_s: time in-flight calls get on SIGTERM.
-        signing_threads: threads for RSA signatures (``signer.signing_pool``);
-            0 = the CPU count; at most 32.
+        signing_threads: threads for RSA signatures (``signer.signing_pool``), at
+            most 32; absent = the CPU count; 0 = no pool (RSA on the event loop).
     """
 
     max_message_bytes: int = 1 << 20
     max_concurrent_rpcs: int = 256
     max_deadline_s: float = 30.0
     grace_s: float = 5.0
-    signing_threads: int = 0
+    signing_threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +193,8 @@ def parse_config(raw: dict[str, Any], base: Path = Path()) -> Config:
     if not 4096 <= limits.max_message_bytes <= 64 << 20:
         raise ConfigError("limits.max_message_bytes: must be between 4096 and 64 MiB")
     threads = limits.signing_threads
-    if type(threads) is not int or not 0 <= threads <= 32:
-        raise ConfigError("limits.signing_threads: an integer from 0 (the CPU count) to 32")
+    if threads is not None and (type(threads) is not int or not 0 <= threads <= 32):
+        raise ConfigError("limits.signing_threads: an integer from 0 (no pool) to 32")
     recv = _typed(raw, "binance_recv_window_ms", int, 5000)
     if not 1 <= recv <= 60000:
         raise ConfigError("binance_recv_window_ms: must be 1-60000")

@@ -67,8 +67,9 @@ def test_invalid_configs_name_the_key(change: dict[str, Any], message: str) -> N
 
 
 def test_signing_threads_default_and_setting() -> None:
-    assert parse_config(dict(BASE)).limits.signing_threads == 0  # the CPU count
+    assert parse_config(dict(BASE)).limits.signing_threads is None  # the CPU count
     assert parse_config({**BASE, "limits": {"signing_threads": 3}}).limits.signing_threads == 3
+    assert parse_config({**BASE, "limits": {"signing_threads": 0}}).limits.signing_threads == 0
 
 
 def test_dev_config_has_separate_admin_socket(tmp_path: Path) -> None:

@@ -114,11 +114,21 @@ def test_the_pool_never_runs_more_than_its_threads() -> None:
 
 
 def test_pool_size_bounds() -> None:
-    assert pool_size(0) == min(os.cpu_count() or 2, MAX_THREADS)
+    assert pool_size(None) == min(os.cpu_count() or 2, MAX_THREADS)
     assert pool_size(3) == 3
+    assert pool_size(0) == 0
     for bad in (-1, MAX_THREADS + 1):
         with pytest.raises(ValueError, match="signing_threads"):
             pool_size(bad)
+
+
+def test_no_pool_signs_everything_on_the_event_loop() -> None:
+    pool, venue = SigningPool(0), SlowVenue()
+    try:
+        _sign_many(pool, venue, 2)
+    finally:
+        pool.close()
+    assert venue.threads == [threading.main_thread().name] * 2
 
 
 def test_a_closed_pool_refuses_new_work() -> None:
