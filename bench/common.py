@@ -95,8 +95,8 @@ def cpu_seconds(pid: int) -> float:
 
 def thread_cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds by thread group: the event loop (main thread), the other threads
-    named "python" (grpc.aio's completion-queue poller, and the daemon's
-    asyncio.to_thread workers, e.g. the audit fsync) and gRPC's named threads."""
+    named "python" (grpc.aio's completion-queue poller, the daemon's audit writer,
+    RSA signing pool and asyncio.to_thread workers) and gRPC's named threads."""
     out: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -107,7 +107,9 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
         fields = stat.rsplit(")", 1)[1].split()
         label = "event loop (main thread)" if task.name == str(pid) else comm
         label = (
-            "other Python threads (gRPC poller, to_thread workers)" if label == "python" else label
+            "other Python threads (gRPC poller, audit writer, signing pool)"
+            if label == "python"
+            else label
         )
         out[label] = out.get(label, 0.0) + (int(fields[11]) + int(fields[12])) / _CLK_TCK
     return out

@@ -4,9 +4,9 @@ A ``Daemon`` is built on a bench state directory (listeners not started) and
 each stage of the signing path is timed alone in a tight loop, through public
 APIs only: the protobuf parse + serialize that the echo floor pays too,
 ``convert.sign_request``, ``venue.parse``, ``policy.engine.decide``,
-``keystore.credentials`` (cached), ``venue.sign``, ``audit.append`` (its
-to_thread write and fsync included, so it depends on the state directory's
-file system), ``convert.signed_response``, the per-RPC ``asyncio.wait_for``
+``keystore.credentials`` (cached), ``venue.sign``, ``audit.append`` (the hop
+to its writer thread, the write and the fsync included, so it depends on the
+state directory's file system), ``convert.signed_response``, the per-RPC ``asyncio.timeout``
 of ``signer/server/servicers.py`` and, for reference, the whole
 ``Pipeline.sign``. Each figure is the minimum over rounds of the mean per
 call (CPU cost is best estimated by the least disturbed round on a shared
@@ -72,6 +72,11 @@ async def _noop() -> None:
     return None
 
 
+async def _timed_noop() -> None:
+    async with asyncio.timeout(30.0):
+        await _noop()
+
+
 def run(directory: Path, n: int, rounds: int) -> list[tuple[str, float]]:
     state = make_state(directory, rsa_pem())
     daemon = Daemon(load_config(state.config))
@@ -80,6 +85,7 @@ def run(directory: Path, n: int, rounds: int) -> list[tuple[str, float]]:
         return _measure(daemon, loop, n, rounds)
     finally:
         daemon.audit.close()
+        daemon.signing.close()
         daemon.keystore.close()
         loop.close()
 
@@ -118,15 +124,15 @@ def _measure(
         ("policy/engine.py:decide (allow)", sync_us(lambda: decide(document, parsed.intent), n, rounds)),
         ("signer/keystore/keystore.py:Keystore.credentials (cached)", sync_us(lambda: daemon.keystore.credentials(principal, "binance"), n, rounds)),
         ("signer/venues/binance.py:BinanceVenue.sign (encode + HMAC)", sync_us(lambda: venue.sign(parsed, creds, clock), n, rounds)),
-        ("signer/audit.py:AuditLog.append (JSON, hash, to_thread, write, fsync)", async_us(loop, lambda: daemon.audit.append(AUDIT_EVENT), slow, rounds)),
-        ("  of which asyncio.to_thread round trip alone (no work; audit.py:_flush per batch)",
+        ("signer/audit.py:AuditLog.append (JSON, hash, writer thread, write, fsync)", async_us(loop, lambda: daemon.audit.append(AUDIT_EVENT), slow, rounds)),
+        ("  (reference) asyncio.to_thread round trip alone (no work; the audit used it before)",
          async_us(loop, lambda: asyncio.to_thread(int), slow, rounds)),
         ("signer/server/convert.py:signed_response", sync_us(lambda: convert.signed_response(signed), n, rounds)),
-        ("asyncio.wait_for around the handler (servicers.py:_rpc), minus a plain await",
-         async_us(loop, lambda: asyncio.wait_for(_noop(), 30.0), n, rounds) - async_us(loop, _noop, n, rounds)),
+        ("asyncio.timeout around the handler (servicers.py:_rpc), minus a plain await",
+         async_us(loop, _timed_noop, n, rounds) - async_us(loop, _noop, n, rounds)),
         ("= Pipeline.sign, Binance order, whole (sequential calls)", async_us(loop, lambda: daemon.pipeline.sign(caller, req), slow, rounds)),
-        ("signer/venues/kalshi.py:KalshiVenue.sign (RSA-PSS-2048, on the loop)", sync_us(lambda: kalshi.sign(k_parsed, k_creds, clock), slow, rounds)),
-        ("= Pipeline.sign, Kalshi read, whole (sequential calls)", async_us(loop, lambda: daemon.pipeline.sign(caller, k_req), slow, rounds)),
+        ("signer/venues/kalshi.py:KalshiVenue.sign (RSA-PSS-2048, called directly)", sync_us(lambda: kalshi.sign(k_parsed, k_creds, clock), slow, rounds)),
+        ("= Pipeline.sign, Kalshi read, whole (sequential calls; RSA on the signing pool)", async_us(loop, lambda: daemon.pipeline.sign(caller, k_req), slow, rounds)),
     ]  # fmt: skip
 
 

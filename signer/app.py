@@ -34,6 +34,7 @@ from signer.policy_reload import PolicyStartupError, PolicyUpdater, startup_poli
 from signer.schemes.daemon_keys import AuditSigner, SealingKey, new_seed
 from signer.server.server import Listeners
 from signer.services import Services
+from signer.signing_pool import SigningPool
 from signer.venues import build_venues
 from signer.wallets import WalletManager
 from signer.withdraw import WithdrawService
@@ -110,6 +111,7 @@ class Daemon:
         self.wallet_store = WalletStore(self.store, master)
         self.rate = RateLimiter(self.store, now_ns)
         self.spend = SpendLedger(self.store, now_ns)
+        self.signing = SigningPool(config.limits.signing_threads)
         self.pipeline = Pipeline(
             build_venues(config),
             VENUES,
@@ -121,6 +123,7 @@ class Daemon:
             rate=self.rate,
             spend=self.spend,
             observer=self.observability.observer,
+            signing=self.signing,
         )
         self.services = Services(
             pipeline=self.pipeline,
@@ -153,6 +156,7 @@ class Daemon:
         """Graceful: health goes NOT_SERVING, in-flight calls get ``grace_s``, then
         a final signed checkpoint, then every long-lived secret is wiped."""
         await self.listeners.stop(self.config.limits.grace_s)
+        self.signing.close()
         await self.audit.aclose()  # a final signed checkpoint
         await self.observability.stop()
         self.wipe_secrets()

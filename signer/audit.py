@@ -9,13 +9,20 @@ Invariants (one test each in tests/unit/test_audit.py):
    dropping or reordering a record breaks it.
 2. ``append`` returns only after the record's line is fully written and
    fsync'd. Concurrent appends share one fsync (group commit); none returns early.
+   One long-lived writer thread per log takes everything queued, writes it
+   with one ``write`` loop and one fsync, and only then completes the batch's
+   futures (one ``call_soon_threadsafe`` per batch). Records reach the file in
+   ``seq`` order (one FIFO queue, filled from the event loop). The thread
+   exits after ``IDLE_S`` without work and is restarted by the next append.
 3. A checkpoint record signed by the audit key follows at most every
    ``checkpoint_every`` records, at most ``checkpoint_interval_s`` after the
    first record it covers, and at a clean shutdown (``aclose``).
 4. Fail closed: if a write or fsync fails, or the file at ``path`` is no
    longer the file the log opened (removed, replaced), every waiting append
    and every later one raises ``AuditUnavailableError`` and no checkpoint is
-   written. The log stays broken until the daemon restarts, which reopens it
+   written. Appends already queued behind the failed batch, and appends
+   racing with the failure, are refused too (the writer fails everything it
+   takes once broken). The log stays broken until the daemon restarts, which reopens it
    (``audit_recover``). Records of a failed batch may be on disk although
    their callers got an error: the log may over-report, never under-report.
 5. No secrets: events carry ids, digests, rule ids and reasons only; they
@@ -31,6 +38,8 @@ import errno
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,9 +54,9 @@ from signer.audit_format import (
     checkpoint_fields,
     checkpoint_message,
     head_message,
-    record_hash,
+    sealed_line,
 )
-from signer.audit_recover import STRIDE, recover
+from signer.audit_recover import offset_after, recover
 from signer.audit_verify import verify
 from signer.errors import AuditLogError, AuditUnavailableError
 from signer.observability.hooks import AuditObserver
@@ -60,6 +69,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _UNAVAILABLE = "audit log unavailable; refusing to sign"
+IDLE_S = 5.0
+"""The writer thread exits after this long without a record (the next append restarts it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,7 @@ class AuditLog:
         self._interval = checkpoint_interval_s
         state = recover(path, signer.public_key)
         self._head = self._durable = state.head
-        self._uncovered, self._index, self._end = state.uncovered, state.index, state.end
+        self._uncovered, self._end = state.uncovered, state.end
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -108,11 +119,14 @@ class AuditLog:
         self._file = os.fdopen(fd, "ab", buffering=0)
         st = os.fstat(fd)
         self._identity = (st.st_dev, st.st_ino)
-        self._pending: list[_Pending] = []
+        # Filled on the event loop, drained by the writer thread (FIFO: seq order).
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # guards _writing (thread start / idle exit)
+        self._writing = False
         self._last: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._flusher: asyncio.Task[None] | None = None
-        self._flushing = self._broken = self._closed = False
+        # _broken is set by the writer thread only, read anywhere; it never goes back.
+        self._broken = self._closed = False
 
     @property
     def head(self) -> AuditHead:
@@ -167,27 +181,29 @@ class AuditLog:
     def close(self) -> None:
         self._closed = True
         self._cancel_timer()
+        self._queue.put(None)  # wakes an idle writer so it exits now
         with contextlib.suppress(OSError):
             self._file.close()
 
     def _enqueue(
         self, fields: Mapping[str, Any], ts_ms: int
     ) -> tuple[AuditHead, asyncio.Future[None]]:
-        record: dict[str, Any] = {
-            "seq": self._head.seq + 1,
-            "ts": ts_ms,
-            "prev": self._head.hash,
-            **fields,
-        }
-        record["hash"] = record_hash(record)
-        self._head = AuditHead(record["seq"], record["hash"])
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._pending.append(_Pending(canonical(record) + b"\n", self._head, fut))
+        seq = self._head.seq + 1
+        digest, line = sealed_line({"seq": seq, "ts": ts_ms, "prev": self._head.hash, **fields})
+        self._head = AuditHead(seq, digest)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Pending(line, self._head, fut))
         self._last = fut
-        if not self._flushing:
-            self._flushing = True
-            self._flusher = loop.create_task(self._flush())
+        with self._lock:
+            if not self._writing:
+                self._writing = True
+                try:
+                    threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+                except RuntimeError:  # no thread can be started: nothing will be written
+                    self._writing = False
+                    self._broken = True
+                    log.error("audit writer thread cannot start; refusing to sign until restart")
+                    fut.set_exception(AuditUnavailableError(_UNAVAILABLE))
         return self._head, fut
 
     def _checkpoint(self) -> None:
@@ -197,7 +213,7 @@ class AuditLog:
         covers, ts_ms = self._head, time.time_ns() // 1_000_000
         sig = self._signer.sign(checkpoint_message(covers, ts_ms))
         _, fut = self._enqueue(checkpoint_fields(covers, self._signer.public_key, sig), ts_ms)
-        # Nobody awaits a checkpoint; a failure is already reported by _fail.
+        # Nobody awaits a checkpoint; a failure is already logged by the writer.
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _on_timer(self) -> None:
@@ -210,21 +226,54 @@ class AuditLog:
             self._timer.cancel()
             self._timer = None
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending and not self._broken:
-                batch, self._pending = self._pending, []
-                try:
-                    await asyncio.to_thread(self._write, b"".join(p.line for p in batch))
-                except OSError as exc:
-                    self._fail(batch, exc)
-                    break
-                self._commit(batch)
-        finally:
-            self._flushing = False
+    def _run(self) -> None:
+        """The writer thread: take every queued record, write, fsync, complete."""
+        q = self._queue
+        while True:
+            try:
+                first = q.get(timeout=IDLE_S)
+            except queue.Empty:
+                first = None
+            batch = [] if first is None else [first]
+            for _ in range(q.qsize()):
+                item = q.get_nowait()
+                if item is not None:
+                    batch.append(item)
+            if batch:
+                self._write_batch(batch)
+                continue
+            with self._lock:  # an append that queued after this check starts a new thread
+                if q.empty():
+                    self._writing = False
+                    return
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
+        """Write thread: one write and fsync for ``batch``, then hand it to the loop(s)."""
+        ok = False
+        if not self._broken:
+            try:
+                self._write(b"".join(p.line for p in batch))
+                ok = True
+            except Exception as exc:  # noqa: BLE001 - any failure (OSError, closed file) fails closed
+                # SECURITY: fail closed. Nothing in this batch (or later) is acknowledged.
+                self._broken = True
+                log.error(
+                    "audit append failed (%s, errno %s); refusing to sign until restart",
+                    type(exc).__name__,
+                    getattr(exc, "errno", None),
+                )
+        if ok:
+            self._end += sum(len(item.line) for item in batch)
+            self._durable = batch[-1].head
+        futures: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for item in batch:
+            futures.setdefault(item.fut.get_loop(), []).append(item.fut)
+        for loop, futs in futures.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(self._settle, futs, ok)
 
     def _write(self, data: bytes) -> None:
-        """Write all of ``data`` and fsync (worker thread)."""
+        """Write all of ``data`` and fsync (writer thread)."""
         # SECURITY: a removed or replaced file would swallow records unseen; refuse.
         st = os.stat(self._path)
         if (st.st_dev, st.st_ino) != self._identity:
@@ -237,39 +286,27 @@ class AuditLog:
             view = view[written:]  # a short write (disk full, file size limit): go on
         os.fsync(self._file.fileno())
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        for item in batch:
-            if (item.head.seq - 1) % STRIDE == 0:
-                self._index.append(self._end)
-            self._end += len(item.line)
-            if not item.fut.done():
-                item.fut.set_result(None)
-        self._durable = batch[-1].head
-
-    def _fail(self, batch: list[_Pending], exc: OSError) -> None:
-        # SECURITY: fail closed. Nothing in this batch (or later) is acknowledged.
-        log.error(
-            "audit append failed (%s, errno %s); refusing to sign until restart",
-            type(exc).__name__,
-            exc.errno,
-        )
-        self._broken = True
-        self._cancel_timer()
-        for item in batch + self._pending:
-            if not item.fut.done():
-                item.fut.set_exception(AuditUnavailableError(_UNAVAILABLE))
-        self._pending = []
+    def _settle(self, futs: list[asyncio.Future[None]], ok: bool) -> None:
+        """Event loop: complete a written batch, or refuse it (the log is broken)."""
+        if not ok:
+            self._cancel_timer()
+        for fut in futs:
+            if fut.done():
+                continue
+            if ok:
+                fut.set_result(None)
+            else:
+                fut.set_exception(AuditUnavailableError(_UNAVAILABLE))
 
     def read(self, after_seq: int, limit: int) -> list[AuditEntry]:
-        """Up to ``limit`` durable records with seq > after_seq (seeks via the index)."""
-        durable = self._durable.seq
+        """Up to ``limit`` durable records with seq > after_seq (found by bisection)."""
+        # The writer sets _end before _durable: an end read after a durable head covers it.
+        durable, end = self._durable.seq, self._end
         if after_seq >= durable or limit <= 0:
             return []
-        index = self._index
-        offset = index[min(after_seq // STRIDE, len(index) - 1)] if index else 0
         out: list[AuditEntry] = []
         with self._path.open("rb") as f:
-            f.seek(offset)
+            f.seek(offset_after(f, after_seq, end))
             for raw in f:
                 entry = _entry(raw)
                 if entry is None or entry.seq > durable:

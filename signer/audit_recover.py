@@ -1,4 +1,4 @@
-"""Opening an existing audit log: find the head, index it, verify its unsigned tail.
+"""Opening an existing audit log from its end, and finding a record by seq in it.
 
 Invariants (tests in tests/unit/test_audit.py):
 
@@ -9,10 +9,16 @@ Invariants (tests in tests/unit/test_audit.py):
    SECURITY: the next checkpoint signs everything before it, so a tail altered
    while the daemon was down must not be signed over: any problem (or a
    checkpoint by another key) raises ``AuditLogError`` and the daemon does not start.
-3. One sequential pass, constant memory: line boundaries, a sparse
-   seq -> byte offset index (every ``STRIDE`` records) and the last checkpoint.
-   Records before the last checkpoint are not re-verified here; that is
-   ``sequence-signer audit verify``'s job.
+   The checkpoint's own seq is taken from it: its signature covers
+   ``covers_seq = seq - 1``, so it is authenticated like the rest of the tail.
+3. Opening reads the file backwards from its end, block by block, only as
+   far as the last checkpoint (at most ``checkpoint_every`` records or
+   ``checkpoint_interval_s`` back, plus what a crash left uncovered): start-up
+   time and memory do not grow with the log. Records before the last
+   checkpoint are not re-read here; that is ``sequence-signer audit verify``'s job.
+4. ``offset_after`` finds the first record after a seq by bisecting byte
+   offsets (records are in seq order, one per line), so reading from any
+   point of the log needs no index kept in memory.
 """
 
 from __future__ import annotations
@@ -20,16 +26,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from signer.audit_format import CHECKPOINT, CHECKPOINT_MARK, GENESIS, AuditHead
 from signer.audit_verify import verify
-from signer.errors import AuditLogError
+from signer.errors import AuditLogError, AuditUnavailableError
 
 log = logging.getLogger(__name__)
 
-STRIDE = 1024
+BLOCK = 1 << 16
+"""Bytes read at a time when scanning backwards."""
+LINEAR = 1 << 16
+"""``offset_after`` stops bisecting and reads forward within this many bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,70 +50,124 @@ class Recovered:
     Attributes:
         head: the last record.
         uncovered: records after the last checkpoint.
-        index: ``index[i]`` is the byte offset of seq ``i * STRIDE + 1``.
         end: the file's length (complete lines only).
     """
 
     head: AuditHead
     uncovered: int
-    index: list[int]
     end: int
 
 
 def recover(path: Path, public_key: bytes) -> Recovered:
-    """Scan ``path`` (absent: an empty log); raises ``AuditLogError`` if unusable."""
+    """Open ``path`` from its end (absent: an empty log); raises ``AuditLogError`` if unusable."""
     try:
         if not path.exists():
-            return Recovered(AuditHead(0, GENESIS), 0, [], 0)
-        count, end, cp_line, cp_offset, index = _scan(path)
-        if path.stat().st_size > end:
+            return Recovered(AuditHead(0, GENESIS), 0, 0)
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            end = _complete_end(f, size)
+            found = _last_checkpoint(f, end)
+        if size > end:
             _truncate(path, end)
-        start = AuditHead(0, GENESIS)
-        if cp_line:
-            start = AuditHead(cp_line - 1, _prev_of(path, cp_offset))
+        start, cp_seq, cp_offset = AuditHead(0, GENESIS), 0, 0
+        if found is not None:
+            cp_offset, cp_seq, cp_prev = found
+            start = AuditHead(cp_seq - 1, cp_prev)
         with path.open("rb") as f:
             f.seek(cp_offset)
-            report = verify(f, public_key, start=start, require_signed=False)
+            report = verify(_lines(f, end), public_key, start=start, require_signed=False)
     except OSError as exc:
         raise AuditLogError(f"cannot open the audit log: {type(exc).__name__}") from None
-    if report.problem is not None or report.last.seq != count:
+    if report.problem is not None:
         raise AuditLogError(
             f"the audit log fails verification after its last checkpoint: {report.problem}; "
             "run `sequence-signer audit verify`, keep the file as evidence and move it aside"
         )
-    return Recovered(report.last, count - cp_line, index, end)
+    return Recovered(report.last, report.last.seq - cp_seq, end)
 
 
-def _scan(path: Path) -> tuple[int, int, int, int, list[int]]:
-    """(complete lines, their length, last checkpoint's line and offset, index)."""
-    count = end = cp_line = cp_offset = 0
-    index: list[int] = []
-    with path.open("rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            if count % STRIDE == 0:
-                index.append(end)
-            count += 1
-            if CHECKPOINT_MARK in raw and _is_checkpoint(raw):
-                cp_line, cp_offset = count, end
-            end += len(raw)
-    return count, end, cp_line, cp_offset, index
+def _lines(f: BinaryIO, end: int) -> Iterator[bytes]:
+    while f.tell() < end:
+        yield f.readline()
 
 
-def _is_checkpoint(raw: bytes) -> bool:
+def _complete_end(f: BinaryIO, size: int) -> int:
+    """The offset just after the file's last newline (0 if it has none)."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - BLOCK)
+        f.seek(start)
+        block = f.read(pos - start)
+        newline = block.rfind(b"\n")
+        if newline != -1:
+            return start + newline + 1
+        pos = start
+    return 0
+
+
+def _last_checkpoint(f: BinaryIO, end: int) -> tuple[int, int, str] | None:
+    """(byte offset, seq, prev) of the last checkpoint line before ``end``, or None."""
+    cursor, partial = end, b""  # [cursor, end) is read; ``partial`` starts at cursor mid-line
+    while cursor > 0:
+        start = max(0, cursor - BLOCK)
+        f.seek(start)
+        buf = f.read(cursor - start) + partial
+        first = buf.find(b"\n") + 1 if start > 0 else 0  # where buf's first whole line starts
+        if start > 0 and first == 0:
+            cursor, partial = start, buf  # one line longer than the block: read on
+            continue
+        lines = buf[first:]
+        at = lines.rfind(CHECKPOINT_MARK)
+        while at != -1:
+            begin = lines.rfind(b"\n", 0, at) + 1
+            record = _record(lines[begin : lines.index(b"\n", at) + 1])
+            if record is not None and record.get("kind") == CHECKPOINT:
+                seq, prev = record.get("seq"), record.get("prev")
+                if type(seq) is not int or seq < 1 or not isinstance(prev, str):
+                    raise AuditLogError("the last audit checkpoint is malformed")
+                return start + first + begin, seq, prev
+            at = lines.rfind(CHECKPOINT_MARK, 0, begin)
+        cursor, partial = start, buf[:first]
+    return None
+
+
+def _record(raw: bytes) -> dict[str, object] | None:
     try:
         record = json.loads(raw)
     except ValueError:
-        return False
-    return isinstance(record, dict) and record.get("kind") == CHECKPOINT
+        return None
+    return record if isinstance(record, dict) else None
 
 
-def _prev_of(path: Path, offset: int) -> str:
-    with path.open("rb") as f:
-        f.seek(offset)
-        prev = json.loads(f.readline()).get("prev")
-    return prev if isinstance(prev, str) else ""
+def offset_after(f: BinaryIO, after_seq: int, end: int) -> int:
+    """The byte offset of the first line with seq > ``after_seq`` (``end`` if none)."""
+    lo, hi = 0, end  # lo: a line start, every line before it has seq <= after_seq; answer <= hi
+    while hi - lo > LINEAR:
+        f.seek((lo + hi) // 2)
+        f.readline()  # to the next line start
+        start = f.tell()
+        if start >= hi:
+            break
+        line = f.readline()
+        if _seq(line) <= after_seq:
+            lo = start + len(line)
+        else:
+            hi = start
+    f.seek(lo)
+    while lo < end:
+        line = f.readline()
+        if _seq(line) > after_seq:
+            break
+        lo += len(line)
+    return lo
+
+
+def _seq(raw: bytes) -> int:
+    record = _record(raw) if raw.endswith(b"\n") else None
+    seq = record.get("seq") if record is not None else None
+    if type(seq) is not int:
+        raise AuditUnavailableError("the audit log is unreadable; run audit verify")
+    return seq
 
 
 def _truncate(path: Path, keep: int) -> None:

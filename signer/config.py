@@ -95,6 +95,8 @@ class Limits:
             CONCURRENCY_LIMITED (``signer/server/inflight.py``). At most max_concurrent_rpcs.
         max_deadline_s: a call with no deadline gets at most this long.
         grace_s: time in-flight calls get on SIGTERM.
+        signing_threads: threads for RSA signatures (``signer.signing_pool``), at
+            most 32; absent = the CPU count; 0 = no pool (RSA on the event loop).
     """
 
     max_message_bytes: int = 1 << 20
@@ -102,6 +104,7 @@ class Limits:
     max_inflight_per_client: int = 64
     max_deadline_s: float = 30.0
     grace_s: float = 5.0
+    signing_threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +316,16 @@ def _limits(raw: dict[str, Any]) -> Limits:
         max_inflight_per_client=_bounded(
             raw, "max_inflight_per_client", per_client, 1, concurrent, p
         ),
+        signing_threads=_signing_threads(raw.get("signing_threads")),
         **seconds,
     )
+
+
+def _signing_threads(value: object) -> int | None:
+    """``signing_threads``: absent is the CPU count; 0 is no pool (RSA on the event loop)."""
+    if value is not None and (type(value) is not int or not 0 <= value <= 32):
+        raise ConfigError("limits.signing_threads: an integer from 0 (no pool) to 32")
+    return value
 
 
 def _policy_admin(raw: Any) -> AdminKeys | None:

@@ -98,6 +98,11 @@ class SignedRequest:
     auth_headers: tuple[tuple[str, str], ...]
     audit_id: str = ""
 
+    def with_audit_id(self, audit_id: str) -> SignedRequest:
+        """This response carrying its audit record's id (``dataclasses.replace``
+        without its per-call field introspection; a test pins the field list)."""
+        return SignedRequest(self.request, self.auth_headers, audit_id)
+
 
 @dataclass(frozen=True, slots=True)
 class CredentialFields:

@@ -6,6 +6,7 @@
     keystore.credentials(...)       only after allow                 -> VenueCredentials
     spend.consume(...)              withdraw-home: 24 h cap, durable -> or RATE_LIMITED
     venue.sign(parsed, creds)       daemon-built bytes, daemon nonce -> SignedRequest
+                                    (RSA on a bounded thread pool: signer.signing_pool)
     audit.append(record)            before anything is returned
 
 SECURITY: the policy decides before any key is looked up, so an unknown
@@ -49,6 +50,8 @@ from signer.limits.rate import RateLimiter, RateScope
 from signer.limits.spend import Spend, SpendLedger
 from signer.observability.hooks import DecisionObserver
 from signer.schemes.secp256k1 import parse_address
+from signer.signing_pool import SigningPool
+from signer.stamp_order import StampTurn
 from signer.venues.base import Binding, ParsedRequest, Venue
 
 DEX_VENUES = frozenset({"hyperliquid", "polymarket"})
@@ -77,6 +80,19 @@ class DaemonClock:
 
 
 @dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one sign request came to, as audited: ``signed`` or ``error``."""
+
+    parsed: ParsedRequest | None
+    decision: str  # allow | deny | refused | no-credentials
+    rule_id: str
+    reasons: tuple[str, ...] = ()
+    signed: SignedRequest | None = None
+    error: SignerError | None = None
+    spend: Spend | None = None  # a withdraw-home reservation, refunded if never returned
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     decision: Decision
     parsed: ParsedRequest
@@ -98,6 +114,7 @@ class Pipeline:
         rate: RateLimiter,
         spend: SpendLedger | None = None,
         observer: DecisionObserver | None = None,
+        signing: SigningPool | None = None,
     ) -> None:
         self._venues = dict(venues)
         self._known = frozenset(known_venues)
@@ -109,21 +126,47 @@ class Pipeline:
         self._rate = rate
         self._spend = spend
         self._observer = observer
+        self._signing = signing
 
-    async def sign(self, caller: Caller, req: SignRequest) -> SignedRequest:
-        """Sign one venue request or raise a ``SignerError``."""
+    async def sign(
+        self, caller: Caller, req: SignRequest, turn: StampTurn | None = None
+    ) -> SignedRequest:
+        """Sign one venue request or raise a ``SignerError``.
+
+        ``turn`` (stream items): ``venue.sign`` waits for the stream's earlier
+        items to stamp first (``signer.stamp_order``).
+        """
         # SECURITY: fail closed early: no key is unsealed or used while the log is broken.
         self._audit.check_available()
         venue = self._venue(req)
         try:
+            outcome = await self._decide_and_sign(venue, req, turn)
+        finally:
+            if turn is not None:
+                turn.done()
+        # SECURITY: every outcome is audited before anything is returned; a
+        # signature whose record is not durable is never returned.
+        try:
+            head = await self._record(caller, req, outcome)
+        except BaseException:
+            self._refund(outcome.spend)  # the signature is never returned
+            raise
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.signed is not None
+        return outcome.signed.with_audit_id(str(head.seq))
+
+    async def _decide_and_sign(
+        self, venue: Venue, req: SignRequest, turn: StampTurn | None
+    ) -> _Outcome:
+        try:
             evaluation = self._evaluate(venue, req)
         except SignerError as exc:
-            await self._record(caller, req, None, "refused", exc.reason or "", exc.public_message)
-            raise
+            return _Outcome(None, "refused", exc.reason or "", (exc.public_message,), error=exc)
         decision, parsed = evaluation.decision, evaluation.parsed
         if not decision.allowed:
-            await self._record(caller, req, parsed, "deny", decision.rule_id, *decision.reasons)
-            raise PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+            denied = PolicyDeniedError(_deny_message(decision), rule_id=decision.rule_id)
+            return _Outcome(parsed, "deny", decision.rule_id, decision.reasons, error=denied)
         # SECURITY: the rate counts signatures the policy allowed, so it is taken
         # after the decision (a denied request costs no token: flooding denials
         # cannot starve the principal's real orders, and they are audited anyway)
@@ -137,43 +180,40 @@ class Pipeline:
             )
         except RateLimitedError as exc:
             rule = exc.metadata.get("rule_id", "")
-            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
-            raise
+            return _Outcome(parsed, "deny", rule, (exc.public_message,), error=exc)
         binding = parsed.binding or Binding()
         try:
             self._check_agent(req, binding)
         except PolicyDeniedError as exc:
-            await self._record(caller, req, parsed, "deny", RULE_AGENT_NOT_HELD, exc.public_message)
-            raise
+            return _Outcome(parsed, "deny", RULE_AGENT_NOT_HELD, (exc.public_message,), error=exc)
         except SignerError as exc:
-            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
-            raise
+            return _Outcome(parsed, "no-credentials", exc.reason or "", error=exc)
         try:
             creds = self._signer_for(req, venue.name, binding.trading_wallet)
         except SignerError as exc:
-            await self._record(caller, req, parsed, "no-credentials", exc.reason or "")
-            raise
+            return _Outcome(parsed, "no-credentials", exc.reason or "", error=exc)
         try:
             spend = self._reserve(req, parsed)
         except RateLimitedError as exc:
             rule = exc.metadata.get("rule_id", "")
-            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
-            raise
+            return _Outcome(parsed, "deny", rule, (exc.public_message,), error=exc)
+        if turn is not None:
+            await turn.wait()
         try:
-            signed = venue.sign(parsed, creds, self._clock)
+            if self._signing is not None:  # RSA runs on the bounded pool (signer.signing_pool)
+                signed = await self._signing.sign(venue, parsed, creds, self._clock)
+            else:
+                signed = venue.sign(parsed, creds, self._clock)
         except SignerError as exc:
             self._refund(spend)
             # Checks that need the key's own data (Polymarket: signer/maker/owner
             # must match the stored credentials) refuse here; audited like a deny.
             rule = exc.metadata.get("rule_id", exc.reason or "")
-            await self._record(caller, req, parsed, "deny", rule, exc.public_message)
-            raise
-        try:
-            head = await self._record(caller, req, parsed, "allow", decision.rule_id)
+            return _Outcome(parsed, "deny", rule, (exc.public_message,), error=exc)
         except BaseException:
-            self._refund(spend)  # the signature is never returned
+            self._refund(spend)  # cancelled or crashed: no signature left
             raise
-        return replace(signed, audit_id=str(head.seq))
+        return _Outcome(parsed, "allow", decision.rule_id, signed=signed, spend=spend)
 
     def _reserve(self, req: SignRequest, parsed: ParsedRequest) -> Spend | None:
         """Count a ``withdraw-home`` amount against its durable 24-hour window.
@@ -272,16 +312,8 @@ class Pipeline:
             for w in self._wallets.wallets(req.principal)
         )
 
-    async def _record(
-        self,
-        caller: Caller,
-        req: SignRequest,
-        parsed: ParsedRequest | None,
-        decision: str,
-        rule_id: str,
-        *reasons: str,
-    ) -> AuditHead:
-        intent = parsed.intent if parsed else None
+    async def _record(self, caller: Caller, req: SignRequest, outcome: _Outcome) -> AuditHead:
+        intent = outcome.parsed.intent if outcome.parsed else None
         return await self._audit.append(
             {
                 "action": "sign_venue_request",
@@ -292,9 +324,9 @@ class Pipeline:
                 # str(): a malformed intent (already denied) must still be recordable.
                 "endpoint": str(intent.endpoint) if intent and intent.endpoint else "",
                 "class": str(intent.endpoint_class) if intent and intent.endpoint_class else "",
-                "decision": decision,
-                "rule": rule_id,
-                "reasons": list(reasons)[:8],
+                "decision": outcome.decision,
+                "rule": outcome.rule_id,
+                "reasons": list(outcome.reasons[:8]),
                 "request_sha256": _request_digest(req),
                 "policy_sha256": self._policy.document.sha256,
             }

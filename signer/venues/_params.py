@@ -32,10 +32,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from types import MappingProxyType
 from urllib.parse import quote, unquote_to_bytes
 
 from policy.intents import EndpointClass, VenueRequestIntent
@@ -186,12 +187,17 @@ def _decode_value(raw: str, where: str, index: int) -> str:
             "('+', ';', space...) or an invalid '%' escape",
             field=where,
         )
+    if "%" not in raw:
+        # Fast path: _VALUE_RE admitted printable ASCII only, and nothing is escaped.
+        return raw
     try:
         value = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequestError(
             f"{where}: item {index} is not UTF-8 after percent-decoding", field=where
         ) from None
+    if value.isascii() and value.isprintable():
+        return value  # 0x20-0x7e: no control, format or separator character
     if any(_is_forbidden_char(ch) for ch in value):
         raise InvalidRequestError(
             f"{where}: item {index} contains control or invisible characters", field=where
@@ -245,14 +251,19 @@ def parse_form(data: str | bytes, *, where: str, limit: int = MAX_QUERY_CHARS) -
             raise InvalidRequestError(
                 f"{where}: item {index} has a key outside [A-Za-z0-9_[]]", field=where
             )
-        key = raw_key.replace("%5B", "[").replace("%5b", "[")
-        key = key.replace("%5D", "]").replace("%5d", "]")
+        key = raw_key
+        if "%" in key:
+            key = key.replace("%5B", "[").replace("%5b", "[")
+            key = key.replace("%5D", "]").replace("%5d", "]")
         pairs.append((key, _decode_value(raw_value, where, index)))
     return tuple(pairs)
 
 
 def duplicate_violations(names: Iterable[str], where: str) -> list[str]:
     """One violation per parameter name that occurs more than once."""
+    names = list(names)
+    if len(set(names)) == len(names):
+        return []  # the common case, without building messages
     seen: set[str] = set()
     reported: set[str] = set()
     out: list[str] = []
@@ -329,8 +340,13 @@ def parse_json_object(
     return value, violations
 
 
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9\-._~]*")
+
+
 def encode_value(value: str) -> str:
     """Percent-encode ``value`` (UTF-8); only ``A-Za-z0-9-._~`` stay literal."""
+    if _UNRESERVED_RE.fullmatch(value):
+        return value  # nothing to encode (most values: numbers, symbols, enums)
     return quote(value, safe="")
 
 
@@ -457,24 +473,30 @@ class Param:
 
     def check(self, value: object) -> list[str]:
         """Violations for ``value`` (empty when it is admitted)."""
-        shown = describe(self.name)
-        if self.kind is Kind.LIST and not isinstance(value, list):
-            return [f"parameter {shown} must be a JSON array"]
-        if self.kind is Kind.OBJECT and not isinstance(value, dict):
-            return [f"parameter {shown} must be a JSON object"]
-        if self.kind in (Kind.LIST, Kind.OBJECT):
+        # Messages (and describe()) are built only on a violation: this runs per parameter.
+        kind = self.kind
+        if kind is Kind.STRING and type(value) is str:
+            text: str | None = value  # the common case: a form value
+        elif kind is Kind.LIST or kind is Kind.OBJECT:
+            wanted = list if kind is Kind.LIST else dict
+            if not isinstance(value, wanted):
+                return [f"parameter {describe(self.name)} must be a JSON {kind.value}"]
             assert self.validator is not None
             return list(self.validator(value))
-        text = self._as_text(value)
+        else:
+            text = self._as_text(value)
         if text is None:
-            return [f"parameter {shown} must be a {self.kind.value}"]
+            return [f"parameter {describe(self.name)} must be a {kind.value}"]
         if len(text) > MAX_VALUE_CHARS:
-            return [f"parameter {shown} is too long"]
-        if self.enum is not None and text not in self.enum:
-            return [f"parameter {shown} must be one of: {', '.join(sorted(self.enum))}"]
-        if self.pattern is not None and not self.pattern.fullmatch(text):
-            return [f"parameter {shown} has an invalid value"]
-        if self.validator is not None:
+            return [f"parameter {describe(self.name)} is too long"]
+        if self.enum is not None:
+            if text not in self.enum:
+                allowed = ", ".join(sorted(self.enum))
+                return [f"parameter {describe(self.name)} must be one of: {allowed}"]
+        elif self.pattern is not None:
+            if not self.pattern.fullmatch(text):
+                return [f"parameter {describe(self.name)} has an invalid value"]
+        elif self.validator is not None:
             return list(self.validator(text))
         return []
 
@@ -496,6 +518,9 @@ class Schema:
     at_most_one: tuple[tuple[str, ...], ...] = ()
     stamped: frozenset[str] = frozenset()
     forbidden: frozenset[str] = frozenset()
+    # Derived once (validate runs per request): name -> Param, required names.
+    _by_name: Mapping[str, Param] = field(init=False, repr=False, compare=False)
+    _required: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -508,6 +533,8 @@ class Schema:
         for group in self.one_of + self.at_most_one:
             if not set(group) <= set(names):
                 raise ValueError(f"Schema group names unknown parameters: {group}")
+        object.__setattr__(self, "_by_name", MappingProxyType({p.name: p for p in self.params}))
+        object.__setattr__(self, "_required", tuple(p.name for p in self.params if p.required))
 
     @property
     def names(self) -> frozenset[str]:
@@ -516,31 +543,34 @@ class Schema:
 
     def validate(self, items: Sequence[tuple[str, object]]) -> list[str]:
         """Violations for the parameters as sent (names in order, values decoded)."""
-        by_name = {p.name: p for p in self.params}
+        by_name = self._by_name
         present = {name for name, _ in items}
         out: list[str] = []
         for name, value in items:
-            shown = describe(name)
-            if name in self.stamped:
-                out.append(f"parameter {shown} is stamped by the daemon and must not be sent")
+            admitted = by_name.get(name)
+            if admitted is not None:  # never stamped or forbidden (__post_init__)
+                out.extend(admitted.check(value))
+            elif name in self.stamped:
+                out.append(
+                    f"parameter {describe(name)} is stamped by the daemon and must not be sent"
+                )
             elif name in self.forbidden:
                 out.append(
-                    f"parameter {shown} belongs to withdrawals or transfers and is never signable"
+                    f"parameter {describe(name)} belongs to withdrawals or transfers "
+                    "and is never signable"
                 )
-            elif name not in by_name:
-                out.append(f"parameter {shown} is not allowed on this endpoint")
             else:
-                out.extend(by_name[name].check(value))
+                out.append(f"parameter {describe(name)} is not allowed on this endpoint")
         out.extend(
-            f"parameter {describe(p.name)} is required"
-            for p in self.params
-            if p.required and p.name not in present
+            f"parameter {describe(name)} is required"
+            for name in self._required
+            if name not in present
         )
         for group in self.one_of:
-            if not present & set(group):
+            if present.isdisjoint(group):
                 out.append(f"one of {', '.join(group)} is required")
         for group in self.at_most_one:
-            if len(present & set(group)) > 1:
+            if len(present.intersection(group)) > 1:
                 out.append(f"at most one of {', '.join(group)} may be sent")
         return out
 

@@ -29,9 +29,13 @@ from dataclasses import dataclass
 
 from policy.intents import EndpointClass
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
-from signer.errors import PolicyDeniedError
+from signer.errors import InvalidCredentialsError, PolicyDeniedError
 from signer.keystore.handles import Secret, VenueCredentials
-from signer.schemes.asymmetric import is_pem_private_key, load_pem_signer
+from signer.schemes.asymmetric import (
+    RsaPkcs1v15Sha256Signer,
+    is_pem_private_key,
+    load_pem_signer,
+)
 from signer.schemes.hmac import HmacSha256
 from signer.venues import _params as P
 from signer.venues._params import Param, Schema, param
@@ -263,6 +267,11 @@ def _endpoint_class(key: str) -> EndpointClass:
 ENDPOINTS: tuple[Endpoint, ...] = tuple(
     Endpoint(key.split(" ", 1)[0], key.split(" ", 1)[1], _endpoint_class(key)) for key in SCHEMAS
 )
+# Exact (method, path) lookup: no Binance path has a {name} segment, so this is
+# the same match as P.match_template over ENDPOINTS (a test compares them).
+ROUTES: Mapping[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ENDPOINTS}
+if any("{" in e.path for e in ENDPOINTS):  # pragma: no cover - a table edit, caught at import
+    raise ValueError("binance endpoint templates need a template match, not ROUTES")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +291,15 @@ def build_signer(secret: Secret) -> Callable[[bytes], str]:
         pem = load_pem_signer(secret)
         return lambda payload: P.encode_value(pem.sign_base64(payload))
     return HmacSha256(secret).hex
+
+
+def _is_rsa_key(secret: Secret) -> bool:
+    if not is_pem_private_key(secret):
+        return False
+    try:
+        return isinstance(load_pem_signer(secret), RsaPkcs1v15Sha256Signer)
+    except InvalidCredentialsError:
+        return False  # sign() refuses it, inline, with the same error
 
 
 class BinanceVenue:
@@ -304,9 +322,7 @@ class BinanceVenue:
         method, path = P.check_method(request.method), P.check_path(request.path)
         host = P.resolve_host(NAME, HOSTS, principal.mode, request.host)
         headers = P.check_headers(request.headers)
-        endpoint = next(
-            (e for e in ENDPOINTS if e.method == method and P.match_template(path, e.path)), None
-        )
+        endpoint = ROUTES.get((method, path))
         if endpoint is None:
             # SECURITY: an unlisted endpoint is denied as such (and audited), whatever
             # its parameters look like; its body is not even parsed.
@@ -318,10 +334,11 @@ class BinanceVenue:
         violations = list(headers.violations)
         violations += P.duplicate_violations((k for k, _ in query), "request.query")
         violations += P.duplicate_violations((k for k, _ in body), "request.body")
-        violations += [
-            f"parameter {P.describe(k)} appears in both the query and the body"
-            for k in sorted({k for k, _ in query} & {k for k, _ in body})
-        ]
+        if query and body:
+            violations += [
+                f"parameter {P.describe(k)} appears in both the query and the body"
+                for k in sorted({k for k, _ in query} & {k for k, _ in body})
+            ]
         if body and method == "GET":
             violations.append("GET requests carry their parameters in the query only")
         if body:
@@ -333,6 +350,11 @@ class BinanceVenue:
         return ParsedRequest(
             P.make_intent(principal, NAME, request, matched, violations), host, detail
         )
+
+    def slow_signer(self, creds: VenueCredentials) -> bool:
+        """An RSA API key (about 250 us a signature) signs on the pool
+        (``signer.signing_pool``); HMAC and Ed25519 keys sign inline."""
+        return creds.derived("binance:rsa", lambda: _is_rsa_key(creds.secret))
 
     def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
         """Stamp recvWindow and timestamp, sign the exact bytes sent (``Venue.sign``)."""

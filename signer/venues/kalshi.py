@@ -351,6 +351,10 @@ class KalshiVenue:
             P.make_intent(principal, NAME, request, matched, violations), host, detail
         )
 
+    def slow_signer(self, creds: VenueCredentials) -> bool:
+        """RSA-PSS-2048 (about 260 us): signed on the pool (``signer.signing_pool``)."""
+        return True
+
     def sign(self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock) -> SignedRequest:
         """Stamp the timestamp, sign ``ts || METHOD || path`` with RSA-PSS (``Venue.sign``)."""
         detail = parsed.detail

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 from urllib.parse import parse_qsl
 
@@ -360,6 +361,32 @@ def test_stream_reports_errors_in_band(daemon: RunningDaemon) -> None:
             )
         else:
             assert o.WhichOneof("result") == "error" and o.error.reason == "POLICY_DENIED"
+
+
+def test_stream_nonces_of_one_key_increase_in_stream_order(daemon: RunningDaemon) -> None:
+    """Items of a stream run concurrently but stamp in order (signer/stamp_order.py)."""
+    api = daemon.api()
+    set_creds(api, "kraken", "kraken-key", kraken_secret(), mode=LIVE)
+    body = b"ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25"
+    items = [
+        signing_service_pb2.SignVenueRequestStreamRequest(
+            id=i,
+            request=signing_service_pb2.SignVenueRequestRequest(
+                principal=principal(mode=LIVE),
+                venue="kraken",
+                request=common_pb2.HttpRequest(
+                    method="POST", path="/0/private/AddOrder", body=body
+                ),
+            ),
+        )
+        for i in range(60)
+    ]
+    out = list(api.signing.SignVenueRequestStream(iter(items), timeout=30))
+    assert [o.id for o in out] == list(range(60))
+    nonces = [int(dict(parse_qsl(o.response.request.body.decode()))["nonce"]) for o in out]
+    assert all(a < b for a, b in itertools.pairwise(nonces))
+    audit_ids = [int(o.response.audit_id) for o in out]
+    assert audit_ids == sorted(audit_ids)
 
 
 def test_evaluate_policy_is_a_dry_run(daemon: RunningDaemon) -> None:

@@ -15,6 +15,7 @@ import pytest
 from signer._proto.sequence.signer.v1 import common_pb2, signing_service_pb2
 from signer.config import Config, Limits, ListenerConfig
 from signer.domain import Caller, Role, SignedRequest, SignRequest
+from signer.stamp_order import StampTurn
 from tests.integration.conftest import RunningDaemon
 
 
@@ -36,7 +37,9 @@ def slow_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDae
         _config(tmp_path_factory.mktemp("lim"), Limits(max_concurrent_rpcs=2, max_deadline_s=1.0))
     )
 
-    async def slow_sign(caller: Caller, req: SignRequest) -> SignedRequest:
+    async def slow_sign(
+        caller: Caller, req: SignRequest, turn: StampTurn | None = None
+    ) -> SignedRequest:
         await asyncio.sleep(3)
         raise AssertionError("never reached within the deadline")
 

@@ -6,16 +6,20 @@ import asyncio
 import errno
 import json
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nacl.signing import VerifyKey
 
 from signer import audit as audit_mod
 from signer import audit_recover
 from signer.audit import GENESIS, AuditLog, head_message, verify_lines
+from signer.audit_format import canonical, record_hash, sealed_line
 from signer.audit_verify import verify
 from signer.errors import AuditLogError, AuditUnavailableError
 from signer.keystore.handles import Secret
@@ -304,23 +308,76 @@ def test_reopen_refuses_a_directory(tmp_path: Path) -> None:
         _log(tmp_path / "a.log")
 
 
-def test_read_seeks_by_index_before_and_after_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("linear", [1, 300, 1 << 16])
+def test_read_finds_records_by_bisection_before_and_after_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linear: int
 ) -> None:
-    monkeypatch.setattr(audit_mod, "STRIDE", 4)
-    monkeypatch.setattr(audit_recover, "STRIDE", 4)
+    monkeypatch.setattr(audit_recover, "LINEAR", linear)  # 1: bisect all the way down
     path = tmp_path / "a.log"
     _append_many(_log(path, every=7), 20)  # 22 records with checkpoints
     log = _log(path, every=7)
-    assert len(log._index) == 6  # seqs 1, 5, 9, 13, 17, 21
     _append_many(log, 10)
     total = log.head.seq
-    assert len(log._index) == (total + 3) // 4
     lines = path.read_bytes().splitlines()
     for after in range(total + 1):
         entries = log.read(after, 3)
         assert [e.seq for e in entries] == list(range(after + 1, min(after + 3, total) + 1))
         assert [e.line.encode() for e in entries] == lines[after : after + 3]
+
+
+class ReadSpy:
+    """A file that records the lowest offset read from it."""
+
+    def __init__(self, path: Path) -> None:
+        self.f = path.open("rb")
+        self.lowest = path.stat().st_size
+
+    def seek(self, offset: int) -> int:
+        self.lowest = min(self.lowest, offset)
+        return self.f.seek(offset)
+
+    def read(self, n: int) -> bytes:
+        return self.f.read(n)
+
+
+@pytest.mark.parametrize("block", [16, 512, 1 << 16])
+def test_reopen_reads_back_only_to_the_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(audit_recover, "BLOCK", block)  # 16: every line is longer than a block
+    path = tmp_path / "a.log"
+    _append_many(_log(path, every=50), 200)  # checkpoints at 51, 102, 153, 204; 204 records
+    raw = path.read_bytes()
+    cp_offset = raw.rindex(b"\n", 0, raw.rindex(b'"kind":"checkpoint"')) + 1
+    spy = ReadSpy(path)
+    found = audit_recover._last_checkpoint(spy, len(raw))  # type: ignore[arg-type]
+    assert found is not None and found[:2] == (cp_offset, 204)
+    assert spy.lowest >= cp_offset - block - len(raw.splitlines()[0])  # never the whole file
+    log = _log(path, every=50)
+    assert (log.head.seq, log._uncovered) == (204, 0)
+    _append_many(log, 1)
+    assert _verify(path).ok
+
+
+def test_reopen_of_a_file_that_is_one_partial_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b'{"seq":1,"partial')
+    log = _log(path)
+    assert log.head.seq == 0 and path.read_bytes() == b""
+    _append_many(log, 2)
+    assert _verify(path).ok
+
+
+def test_reopen_refuses_a_malformed_last_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    _append_many(_log(path, every=3), 3)  # checkpoint at 4
+    lines = path.read_bytes().splitlines(keepends=True)
+    cp = json.loads(lines[3])
+    cp["seq"] = "4"
+    lines[3] = json.dumps(cp, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(AuditLogError, match="checkpoint is malformed"):
+        _log(path)
 
 
 def test_signed_head_verifies(tmp_path: Path) -> None:
@@ -333,3 +390,133 @@ def test_signed_head_verifies(tmp_path: Path) -> None:
     assert [e.seq for e in log.read(1, 10)] == [2, 3]
     assert [e.seq for e in log.read(0, 2)] == [1, 2]
     assert log.read(3, 10) == []
+
+
+# The writer thread (invariants 2 and 4)
+
+
+def test_the_writer_thread_exits_when_idle_and_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_mod, "IDLE_S", 0.01)
+    path = tmp_path / "a.log"
+    log = _log(path)
+
+    async def go() -> None:
+        await log.append({"i": 0})
+        for _ in range(1000):  # bounded: the thread notices the idle timeout
+            if not log._writing:
+                break
+            await asyncio.sleep(0.01)
+        assert not log._writing
+        await log.append({"i": 1})  # a new writer is started for it
+
+    asyncio.run(go())
+    assert [r["i"] for r in _records(path)] == [0, 1]
+    assert log.signed_head()[0].seq == 2
+
+
+def test_the_event_loop_runs_while_the_writer_waits_on_the_disk(tmp_path: Path) -> None:
+    log = _log(tmp_path / "a.log")
+    release = threading.Event()
+    real = log._write
+
+    def slow(data: bytes) -> None:
+        assert release.wait(10)
+        real(data)
+
+    log._write = slow  # type: ignore[method-assign]
+
+    async def go() -> None:
+        pending = asyncio.ensure_future(log.append({"i": 0}))
+        ticks = 0
+        while ticks < 20:  # the loop is free while the write has not finished
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not pending.done()
+        assert log.signed_head()[0].seq == 0  # not durable, not advertised
+        release.set()
+        await pending
+
+    asyncio.run(go())
+    assert log.signed_head()[0].seq == 1
+
+
+def test_appends_queued_behind_a_failing_batch_are_all_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    log = _log(path)
+    _append_many(log, 1)
+    entered, release = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def failing(data: bytes) -> None:
+        written.append(data.count(b"\n"))
+        entered.set()
+        assert release.wait(10)
+        raise OSError(errno.EIO, "EIO")
+
+    log._write = failing  # type: ignore[method-assign]
+
+    async def go() -> list[BaseException | None]:
+        first = asyncio.ensure_future(log.append({"i": 1}))
+        while not entered.is_set():  # the writer holds the first batch
+            await asyncio.sleep(0.001)
+        later = [asyncio.ensure_future(log.append({"i": i})) for i in range(2, 6)]
+        await asyncio.sleep(0)
+        release.set()
+        done = await asyncio.gather(first, *later, return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in done]
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, AuditUnavailableError) for r in results)
+    assert written == [1]  # the queued records were refused, never written
+    assert log.signed_head()[0].seq == 1
+    assert len(path.read_bytes().splitlines()) == 1
+
+
+def test_no_writer_thread_means_refused_not_hung(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.log"
+    log = _log(path)
+
+    def cannot(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", cannot)
+
+    async def go() -> None:
+        with pytest.raises(AuditUnavailableError):
+            await asyncio.wait_for(log.append({"i": 0}), 10)
+        await asyncio.wait_for(log.aclose(), 10)
+
+    asyncio.run(go())
+    monkeypatch.undo()
+    assert log.signed_head()[0].seq == 0
+    assert path.read_bytes() == b""
+
+
+# The writer's one-serialization record line (signer/audit_format.py:sealed_line)
+
+_KEYS = st.sampled_from(
+    ["", "a", "h", "has", "hasg", "hash0", "hashes", "hat", "prev", "seq", "z", "é"]
+)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8))
+def test_sealed_line_is_the_canonical_record_with_its_hash(body: dict[str, Any]) -> None:
+    digest, line = sealed_line(body)
+    assert digest == record_hash(body)
+    assert line == canonical({**body, "hash": digest}) + b"\n"
+
+
+def test_sealed_line_refuses_a_body_with_a_hash() -> None:
+    with pytest.raises(ValueError, match="no hash"):
+        sealed_line({"hash": "x"})

@@ -56,6 +56,10 @@ def test_minimal_config() -> None:
         ({"limits": {"max_deadline_s": float("nan")}}, "limits.max_deadline_s: must be a number"),
         ({"limits": {"max_deadline_s": "30"}}, "limits.max_deadline_s: must be a number"),
         ({"limits": {"grace_s": -1}}, "limits.grace_s: must be a number"),
+        ({"limits": {"signing_threads": 33}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": -1}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": True}}, "limits.signing_threads"),
+        ({"limits": {"signing_threads": 2.0}}, "limits.signing_threads"),
         ({"binance_recv_window_ms": 0}, "binance_recv_window_ms"),
         ({"dev": "yes"}, "dev: must be bool"),
         ({"policy_admin": 1}, "policy_admin: must be a table"),
@@ -77,6 +81,12 @@ def test_invalid_configs_name_the_key(change: dict[str, Any], message: str) -> N
     with pytest.raises(ConfigError) as err:
         parse_config(raw)
     assert message in str(err.value)
+
+
+def test_signing_threads_default_and_setting() -> None:
+    assert parse_config(dict(BASE)).limits.signing_threads is None  # the CPU count
+    assert parse_config({**BASE, "limits": {"signing_threads": 3}}).limits.signing_threads == 3
+    assert parse_config({**BASE, "limits": {"signing_threads": 0}}).limits.signing_threads == 0
 
 
 def test_dev_config_has_separate_admin_socket(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from signer.keystore.handles import Secret, VenueCredentials
 from signer.limits.rate import RateLimiter
 from signer.pipeline import Pipeline, PolicyHolder
 from signer.schemes.daemon_keys import AuditSigner
+from signer.signing_pool import SigningPool
 from signer.venues.base import Clock, ParsedRequest
 
 CALLER = Caller("test", frozenset({Role.API}))
@@ -466,3 +469,49 @@ def test_withdraw_home_reservation_is_refunded_when_no_signature_leaves(
     else:
         assert isinstance(result, PolicyDeniedError | AuditUnavailableError)
         assert spent == 0  # the reservation was given back: no signature left the daemon
+
+
+def test_with_audit_id_carries_every_field() -> None:
+    # with_audit_id copies fields by hand (replace() is slow on the hot path):
+    # a new field must be added there too, and this list is the reminder.
+    assert [f.name for f in dataclasses.fields(SignedRequest)] == [
+        "request", "auth_headers", "audit_id",
+    ]  # fmt: skip
+    signed = SignedRequest(HttpRequest("GET", "/x"), (("A", "b"),))
+    assert signed.with_audit_id("7") == dataclasses.replace(signed, audit_id="7")
+
+
+def test_a_slow_signature_runs_on_the_signing_pool_and_is_audited(tmp_path: Path) -> None:
+    class SlowFake(FakeVenue):
+        def __init__(self) -> None:
+            super().__init__(intent())
+            self.thread = ""
+
+        def slow_signer(self, creds: VenueCredentials) -> bool:
+            return True
+
+        def sign(
+            self, parsed: ParsedRequest, creds: VenueCredentials, clock: Clock
+        ) -> SignedRequest:
+            self.thread = threading.current_thread().name
+            return super().sign(parsed, creds, clock)
+
+    fake, pool = SlowFake(), SigningPool(1)
+    pipeline = Pipeline(
+        {"binance": fake},  # type: ignore[dict-item]
+        ("binance",),
+        PolicyHolder(load_document(default_policy_bytes())),
+        SpyKeystore(creds()),  # type: ignore[arg-type]
+        AuditLog(tmp_path / "audit.log", AuditSigner(Secret(b"\x03" * 32))),
+        None,  # type: ignore[arg-type]
+        rate=limiter(),
+        signing=pool,
+    )
+    try:
+        signed = asyncio.run(
+            pipeline.sign(CALLER, SignRequest(P, "binance", HttpRequest("GET", "/api/v3/account")))
+        )
+    finally:
+        pool.close()
+    assert fake.thread.startswith("signing")
+    assert signed.audit_id == "1" and audit_records(tmp_path)[-1]["decision"] == "allow"

@@ -18,6 +18,7 @@ from policy.intents import EndpointClass
 from signer.domain import HttpRequest
 from signer.errors import InvalidRequestError, ModeMismatchError, PolicyDeniedError
 from signer.venues import binance
+from signer.venues._params import match_template
 from signer.venues.base import ParsedRequest
 from signer.venues.binance import VENUE, BinanceVenue
 
@@ -104,6 +105,21 @@ def test_endpoint_table_is_exactly_the_allow_list() -> None:
     assert sorted(e.key for e in binance.ENDPOINTS) == sorted(ALLOW)
     assert set(binance.SCHEMAS) == set(ALLOW)
     assert len(ALLOW) == 29
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        *(tuple(key.split(" ", 1)) for key in ALLOW),
+        ("GET", "/api/v3/order/"), ("get", "/api/v3/order"), ("POST", "/api/v3/Order"),
+        ("GET", "/sapi/v1/capital/withdraw/apply"), ("DELETE", "/api/v3/account"),
+    ],
+)  # fmt: skip
+def test_exact_route_lookup_matches_the_template_match(method: str, path: str) -> None:
+    by_template = next(
+        (e for e in binance.ENDPOINTS if e.method == method and match_template(path, e.path)), None
+    )
+    assert binance.ROUTES.get((method, path)) is by_template
 
 
 @pytest.mark.parametrize("key", ALLOW)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from decimal import Decimal
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
 from hypothesis import given, settings
@@ -413,3 +415,38 @@ _JSONISH: st.SearchStrategy[object] = st.recursive(
 def test_schema_validate_only_returns_sentences(items: list[tuple[str, object]]) -> None:
     found = _SCHEMA.validate(items)
     assert all(isinstance(v, str) for v in found)
+
+
+def _decode_reference(raw: str) -> str | None:
+    """The value decoder before its fast paths (every value unquoted and scanned)."""
+    if not P._VALUE_RE.fullmatch(raw):
+        return None
+    try:
+        value = unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") for ch in value):  # fmt: skip
+        return None
+    return value
+
+
+_RAW_PIECES = st.sampled_from(
+    [*"AZaz09-._~!$'()*,/:@+; &=#%", "%41", "%2B", "%00", "%7F", "%C2%A0", "%E2%80%8B",
+     "%E2%80%A8", "%C3%A9", "%FF", "%F0%9F%98%80", "%ED%A0%80", "%zz", "%4"]
+)  # fmt: skip
+_RAW_VALUES = st.lists(_RAW_PIECES, max_size=8).map("".join)
+
+
+@given(_RAW_VALUES)
+def test_value_fast_paths_decide_like_the_full_decoder(raw: str) -> None:
+    expected = _decode_reference(raw)
+    if expected is None:
+        with pytest.raises(InvalidRequestError):
+            P.parse_form(f"k={raw}", where="request.query")
+    else:
+        assert P.parse_form(f"k={raw}", where="request.query") == (("k", expected),)
+
+
+@given(st.text(max_size=24))
+def test_encode_value_fast_path_equals_quote(value: str) -> None:
+    assert P.encode_value(value) == quote(value, safe="")
