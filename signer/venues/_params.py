@@ -343,6 +343,26 @@ def parse_json_object(
 _UNRESERVED_RE = re.compile(r"[A-Za-z0-9\-._~]*")
 
 
+def parse_json_body(body: bytes) -> tuple[object, list[str]]:
+    """Strictly parse a JSON object or array body (``parse_json_object`` rules).
+
+    SECURITY: an array is parsed as the value of a one-key wrapper object so
+    that every strictness rule (size, depth, duplicates, no NaN, no floats)
+    applies; the raw body must then also be a valid JSON array on its own, so
+    the wrapper cannot be used to smuggle a second top-level key.
+    """
+    if not body.lstrip(b" \t\r\n").startswith(b"["):
+        return parse_json_object(body)
+    wrapped, violations = parse_json_object(b'{"_":' + body + b"}")
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidRequestError("request.body: not valid JSON") from None
+    if not isinstance(raw, list) or list(wrapped) != ["_"]:
+        raise InvalidRequestError("request.body: not valid JSON")
+    return wrapped["_"], violations
+
+
 def encode_value(value: str) -> str:
     """Percent-encode ``value`` (UTF-8); only ``A-Za-z0-9-._~`` stay literal."""
     if _UNRESERVED_RE.fullmatch(value):

@@ -28,7 +28,6 @@ Invariants (tests: tests/unit/venues/test_okx.py, tests/security/test_expfail_ok
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from datetime import UTC, datetime
 
 from policy.intents import EndpointClass
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
-from signer.errors import InvalidRequestError, PolicyDeniedError
+from signer.errors import PolicyDeniedError
 from signer.keystore.handles import VenueCredentials
 from signer.schemes.hmac import HmacSha256, header_secret
 from signer.venues import _params as P
@@ -388,26 +387,6 @@ def prehash(timestamp: str, method: str, request_path: str, body: str) -> bytes:
     return (timestamp + method + request_path + body).encode("ascii")
 
 
-def parse_json_body(body: bytes) -> tuple[object, list[str]]:
-    """Strictly parse a JSON object or array body (``P.parse_json_object`` rules).
-
-    SECURITY: an array is parsed as the value of a one-key wrapper object so
-    that every strictness rule (size, depth, duplicates, no NaN, no floats)
-    applies; the raw body must then also be a valid JSON array on its own, so
-    the wrapper cannot be used to smuggle a second top-level key.
-    """
-    if not body.lstrip(b" \t\r\n").startswith(b"["):
-        return P.parse_json_object(body)
-    wrapped, violations = P.parse_json_object(b'{"_":' + body + b"}")
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidRequestError("request.body: not valid JSON") from None
-    if not isinstance(raw, list) or list(wrapped) != ["_"]:
-        raise InvalidRequestError("request.body: not valid JSON")
-    return wrapped["_"], violations
-
-
 def _body_violations(key: str, body: object) -> list[str]:
     most = ARRAY_BODIES.get(key)
     if most is None:
@@ -459,7 +438,7 @@ class OkxVenue:
                     "OKX POST parameters go in the JSON body; request.query must be empty"
                 )
             violations += P.content_type_violations(headers.content_type, JSON)
-            body, duplicates = parse_json_body(request.body)
+            body, duplicates = P.parse_json_body(request.body)
             violations += duplicates
             violations += _body_violations(endpoint.key, body)
         simulated = principal.mode is Mode.SANDBOX

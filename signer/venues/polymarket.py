@@ -44,7 +44,6 @@ tests/security/test_expfail_polymarket.py):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -53,7 +52,7 @@ from enum import Enum
 from policy.intents import EndpointClass
 from policy.venue_options import POLYMARKET_EXCHANGES, POLYMARKET_KEY_PROVISIONING
 from signer.domain import HttpRequest, Mode, Principal, SignedRequest
-from signer.errors import InvalidRequestError, NoCredentialsError, PolicyDeniedError
+from signer.errors import NoCredentialsError, PolicyDeniedError
 from signer.keystore.handles import VenueCredentials
 from signer.schemes.hmac import header_secret
 from signer.schemes.polymarket import (
@@ -268,25 +267,6 @@ class PolymarketDetail:
     passthrough: tuple[tuple[str, str], ...]
 
 
-def parse_json_body(body: bytes) -> tuple[object, list[str]]:
-    """Strictly parse a JSON object or array body (``P.parse_json_object`` rules).
-
-    SECURITY: an array is parsed inside a one-key wrapper so every strictness
-    rule applies; the raw body must also be a JSON array on its own, so the
-    wrapper cannot smuggle a second key.
-    """
-    if not body.lstrip(b" \t\r\n").startswith(b"["):
-        return P.parse_json_object(body)
-    wrapped, violations = P.parse_json_object(b'{"_":' + body + b"}")
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidRequestError("request.body: not valid JSON") from None
-    if not isinstance(raw, list) or list(wrapped) != ["_"]:
-        raise InvalidRequestError("request.body: not valid JSON")
-    return wrapped["_"], violations
-
-
 def _order_rules(item: Mapping[str, object], chain_id: int, where: str) -> list[str]:
     """Cross-field rules of one order request (schema already checked).
 
@@ -450,7 +430,7 @@ class PolymarketVenue:
             if query:
                 violations.append("this endpoint takes a JSON body; request.query must be empty")
             violations += P.content_type_violations(headers.content_type, JSON)
-            body, duplicates = parse_json_body(request.body)
+            body, duplicates = P.parse_json_body(request.body)
             violations += duplicates
             violations += _body_violations(kind, schema, body, chain_id)
             if b"'" in request.body:
