@@ -34,6 +34,7 @@ import contextlib
 import errno
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 64
+REFUSAL_LOG_INTERVAL_S = 60.0
 _CHUNK = 64 * 1024
 _BACKLOG = 128
 _U32 = 2**32 - 1
@@ -132,6 +134,8 @@ class VsockRelay:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.refused = 0  # connections closed at the bound (invariant 2)
+        self._warned_at = -REFUSAL_LOG_INTERVAL_S
         self.target = ""
 
     @property
@@ -171,7 +175,15 @@ class VsockRelay:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self._tasks) >= self._max:  # invariant 2
-            log.warning("%s: %d connections relayed; refusing another", self.target, self._max)
+            self.refused += 1
+            now = time.monotonic()
+            # A flood must not become a flood of log lines: one warning a minute at most.
+            if now - self._warned_at >= REFUSAL_LOG_INTERVAL_S:
+                self._warned_at = now
+                log.warning(
+                    "%s: %d connections relayed; refusing more (%d refused so far)",
+                    self.target, self._max, self.refused,
+                )  # fmt: skip
             writer.close()
             return
         task = asyncio.current_task()

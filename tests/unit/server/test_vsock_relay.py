@@ -8,6 +8,7 @@ through the relay is in tests/integration/test_vsock.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -152,6 +153,26 @@ def test_connections_beyond_the_bound_are_closed(tmp_path: Path) -> None:
             w.close()
 
     run_with_relay(tmp_path, body, max_connections=2)
+
+
+def test_refusals_are_counted_and_logged_at_most_once_a_minute(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def body(relay: VsockRelay, upstream: Upstream) -> None:
+        r1, w1 = await dial(relay.target)
+        w1.write(b"ping")
+        assert await r1.readexactly(4) == b"ping"
+        for _ in range(5):  # a flood at the bound
+            r, w = await dial(relay.target)
+            assert await closed(r)
+            w.close()
+        assert relay.refused == 5
+        w1.close()
+
+    with caplog.at_level(logging.WARNING, logger="signer.server.vsock_relay"):
+        run_with_relay(tmp_path, body, max_connections=1)
+    refusals = [r for r in caplog.records if "refusing more" in r.getMessage()]
+    assert len(refusals) == 1
 
 
 def test_client_eof_closes_the_upstream_side(tmp_path: Path) -> None:
