@@ -31,7 +31,6 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signer.durable import write_new
 from signer.errors import BackupError, StateError, UnsealError
 from signer.keystore.rotate import ROTATION_META, Row, check_rows
 from signer.keystore.sealing import MasterKey, RecordAad, SealedRecord, open_sealed, seal
@@ -247,20 +247,7 @@ def _unb64(text: str) -> bytes:
 def _write_new(out: Path, data: bytes) -> None:
     if out.exists():
         raise BackupError(f"{out} exists; a backup never replaces a file")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".backup-")  # mode 0600
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, out)  # never replaces a file created meanwhile
-        except FileExistsError:
-            raise BackupError(f"{out} exists; a backup never replaces a file") from None
-        dir_fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        os.unlink(tmp)
+        write_new(out, data, prefix=".backup-")  # never replaces a file created meanwhile
+    except FileExistsError:
+        raise BackupError(f"{out} exists; a backup never replaces a file") from None

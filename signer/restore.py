@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signer.backup import BackupInfo, check_image, open_backup, open_image
+from signer.durable import fsync_dir
 from signer.errors import BackupError
 from signer.keystore.keystore import NONCE_FLOOR
 from signer.keystore.lock import StateLock
@@ -83,7 +84,7 @@ def restore_backup(
             _raise_floor(tmp, floor)
             aside = _set_aside(db_path) if _exists(db_path) else None
             os.rename(tmp, db_path)
-            _fsync_dir(db_path.parent)
+            fsync_dir(db_path.parent)
         finally:
             for leftover in (tmp, *(Path(f"{tmp}{s}") for s in _WAL_FILES)):
                 leftover.unlink(missing_ok=True)
@@ -138,11 +139,3 @@ def _set_aside(db_path: Path) -> Path:
         if current.exists():
             os.rename(current, Path(f"{aside}{suffix}"))
     return aside
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

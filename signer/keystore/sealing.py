@@ -20,7 +20,6 @@ import binascii
 import hashlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -28,6 +27,7 @@ from typing import NoReturn
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from signer.durable import write_new
 from signer.errors import UnsealError
 
 KEY_SIZE = 32
@@ -109,19 +109,12 @@ class MasterKey:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = bytearray(os.urandom(KEY_SIZE))
         text = bytearray(key.hex().encode("ascii") + b"\n")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".master-key-")  # mode 0600
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
             # SECURITY: link (not rename) never replaces an existing key, which
             # may already seal records (or be created concurrently by another process).
-            os.link(tmp, path)
-            _fsync_dir(path.parent)
+            write_new(path, text, prefix=".master-key-")
             return cls(key)
         finally:
-            os.unlink(tmp)
             _zero(key)
             _zero(text)
 
@@ -170,14 +163,6 @@ def _parse_key_text(raw: bytearray, path: Path) -> bytearray:
             f"master key file {path}: expected 64 hex characters or base64 of 32 bytes"
         )
     return key
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)

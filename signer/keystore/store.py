@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from signer.durable import fsync_dir
 from signer.errors import StorageError
 from signer.keystore.sealing import SealedRecord
 
@@ -88,7 +89,7 @@ class Store:
             raise StorageError("cannot open the state database") from exc
         try:
             self._init_schema()
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except (OSError, sqlite3.Error, StorageError) as exc:
             self._conn.close()
             raise StorageError("cannot initialise the state database") from exc
@@ -346,12 +347,3 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # SECURITY: make the directory entries of a new database/WAL file durable too.
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
